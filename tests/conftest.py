@@ -1,0 +1,105 @@
+"""Fixtures shared by every test layer, and the session-wide leak check.
+
+Each test that touches the engine gets its own data root under a temporary directory; the real
+``/var/lib/dockyard`` is never used. When the session ends, ``_no_leaks`` fails the run if any
+mount, cgroup, network link, nftables table or process of Dockyard's outlived the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _mounts() -> set[str]:
+    with open("/proc/self/mountinfo") as f:
+        targets = {line.split()[4] for line in f}
+    return {t for t in targets if "dockyard" in t.lower() or "pytest-" in t}
+
+
+def _cgroups() -> set[str]:
+    found: set[str] = set()
+    base = Path("/sys/fs/cgroup")
+    if not base.is_dir():
+        return found
+    for top in [base, *[p for p in base.iterdir() if p.is_dir()]]:
+        try:
+            for child in top.iterdir():
+                if child.is_dir() and "dockyard" in child.name.lower():
+                    found.add(str(child))
+        except OSError:
+            continue
+    return found
+
+
+def _links() -> set[str]:
+    names = set(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else set()
+    return {n for n in names if n.startswith(("dy-", "dy_", "dockyard"))}
+
+
+def _nft_tables() -> set[str]:
+    try:
+        out = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    return {line for line in out.stdout.splitlines() if "dockyard" in line}
+
+
+def _processes() -> set[str]:
+    """Processes whose command line names a Dockyard test root or a Dockyard shim."""
+    me = os.getpid()
+    found: set[str] = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == me:
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "dockyard-test-root" in cmd or "dockyard.runtime.shim" in cmd:
+            found.add(f"{pid}: {cmd.strip()}")
+    return found
+
+
+def _host_state() -> dict[str, set[str]]:
+    return {
+        "mounts": _mounts(),
+        "cgroups": _cgroups(),
+        "links": _links(),
+        "nftables": _nft_tables(),
+        "processes": _processes(),
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leaks() -> Iterator[None]:
+    if os.geteuid() != 0:
+        yield
+        return
+    before = _host_state()
+    yield
+    after = _host_state()
+    leaked = {kind: sorted(after[kind] - before[kind]) for kind in after}
+    leaked = {kind: items for kind, items in leaked.items() if items}
+    if leaked:
+        lines = [f"{kind}: {', '.join(items)}" for kind, items in leaked.items()]
+        pytest.fail("the tests leaked host objects:\n" + "\n".join(lines), pytrace=False)
+
+
+@pytest.fixture
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh, empty data root for one test (its path contains ``dockyard-test-root``)."""
+    root = tmp_path_factory.mktemp("dockyard-test-root")
+    yield root
+    # A mount left under the root is this test's leak: clean it up (so the next test starts
+    # clean) and fail the test that left it.
+    with open("/proc/self/mountinfo") as f:
+        stale = [line.split()[4] for line in f if line.split()[4].startswith(str(root))]
+    for target in sorted(stale, key=len, reverse=True):
+        subprocess.run(["umount", "-l", target], capture_output=True)
+    assert not stale, f"the test left mounts under its data root: {stale}"

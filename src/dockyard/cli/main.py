@@ -30,6 +30,10 @@ COMMANDS: dict[str, str] = {
     "system": "system:system_group",
     "version": "system:version_cmd",
     "info": "system:info_cmd",
+    "pull": "registry:pull_cmd",
+    "push": "registry:push_cmd",
+    "login": "registry:login_cmd",
+    "logout": "registry:logout_cmd",
 }
 
 

@@ -1,0 +1,306 @@
+"""``NetworkManager``: the network package's public face, for the service layer.
+
+Every operation takes the state file's lock, decides with the pure planners (``create``,
+``connect``, ``publish``), performs with the roles of ``protocol.py`` (real ones by default:
+pyroute2 links, the nftables table), and saves the state only when the host side succeeded.
+The nftables table is regenerated from the state on every change of networks or ports, so
+nothing stays behind a removed container, and the table goes with the last network.
+
+Works on a network namespace given as a path (``/proc/<pid>/ns/net`` or a bind-mounted
+netns file) and returns data; never imports runtime/, image/ or volume/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+
+from dockyard import errors
+from dockyard.network import create
+from dockyard.network.connect import plan_endpoint
+from dockyard.network.model import Endpoint, NetworkRecord, PortMapping, endpoint_key
+from dockyard.network.ports import PortRequest
+from dockyard.network.protocol import Firewall, LinkDriver, NameRegistry, PortProbe
+from dockyard.network.publish import HostPorts, plan_ports
+from dockyard.network.store import NetworkState, StateFile
+
+__all__ = ["NetworkManager"]
+
+
+def _default_links() -> LinkDriver:
+    from dockyard.network.links import LinuxLinks
+
+    return LinuxLinks()
+
+
+def _default_firewall() -> Firewall:
+    from dockyard.network.firewall import NftFirewall
+
+    return NftFirewall()
+
+
+def names_of(state: NetworkState, network: NetworkRecord) -> dict[str, list[str]]:
+    """The DNS names of *network*: each endpoint's name, aliases and 12-char container id."""
+    names: dict[str, list[str]] = {}
+    for ep in state.endpoints_of(network.id):
+        for name in (ep.name, *ep.aliases, ep.container_id[:12]):
+            if name:
+                names.setdefault(name.lower(), []).append(ep.ip)
+    return names
+
+
+class NetworkManager:
+    """Bridge networks, container endpoints and published ports of one engine.
+
+    *state_dir* holds ``network.json`` (and its lock). *links*, *firewall* and *probe*
+    default to the real host; *registry* (optional) is told the names of a user network
+    whenever they change, to feed its DNS server.
+    """
+
+    def __init__(
+        self,
+        state_dir: str | os.PathLike[str],
+        links: LinkDriver | None = None,
+        firewall: Firewall | None = None,
+        probe: PortProbe | None = None,
+        registry: NameRegistry | None = None,
+    ) -> None:
+        self.state = StateFile(state_dir)
+        self.links = links or _default_links()
+        self.firewall = firewall or _default_firewall()
+        self.probe = probe or HostPorts()
+        self.registry = registry
+
+    # -- queries -----------------------------------------------------------------------
+
+    def list_networks(self) -> list[NetworkRecord]:
+        """Every network, default first, then by name."""
+        nets = self.state.read().networks.values()
+        return sorted(nets, key=lambda n: (not n.default, n.name))
+
+    def inspect_network(self, ref: str) -> NetworkRecord:
+        """The network named *ref* or with id (prefix) *ref*. Raises NotFound."""
+        return self.state.read().find_network(ref)
+
+    def endpoints(self, ref: str | None = None) -> list[Endpoint]:
+        """The endpoints of network *ref*, or of every network. Raises NotFound."""
+        state = self.state.read()
+        if ref is None:
+            return list(state.endpoints.values())
+        return state.endpoints_of(state.find_network(ref).id)
+
+    def ports(self, container_id: str | None = None) -> list[PortMapping]:
+        """The published ports of *container_id*, or of every container."""
+        return [
+            p for p in self.state.read().ports
+            if container_id is None or p.container_id == container_id
+        ]
+
+    def dns_names(self, ref: str) -> dict[str, list[str]]:
+        """Names → addresses on network *ref* (what its DNS server answers). Raises NotFound."""
+        state = self.state.read()
+        return names_of(state, state.find_network(ref))
+
+    def name_source(self, ref: str) -> Callable[[], Mapping[str, Sequence[str]] | None]:
+        """A ``NameTable`` refresher: network *ref*'s names when the state file changed since
+        the last call, else None. Raises NotFound."""
+        network_id = self.inspect_network(ref).id
+        seen = [-1.0]
+
+        def refresh() -> Mapping[str, Sequence[str]] | None:
+            stamp = self.state.mtime()
+            if stamp == seen[0]:
+                return None
+            seen[0] = stamp
+            state = self.state.read()
+            net = state.networks.get(network_id)
+            return names_of(state, net) if net is not None else {}
+
+        return refresh
+
+    # -- networks ----------------------------------------------------------------------
+
+    def ensure_default(self) -> NetworkRecord:
+        """The default ``bridge`` network (bridge ``dockyard0``), created on first use."""
+        with self.state.change() as state:
+            for net in state.networks.values():
+                if net.default:
+                    self._ensure_up(state, net)
+                    return net
+            return self._create(state, create.DEFAULT_NETWORK, default=True)
+
+    def create_network(
+        self,
+        name: str,
+        subnet: str | None = None,
+        gateway: str | None = None,
+        internal: bool = False,
+        labels: Mapping[str, str] | None = None,
+    ) -> NetworkRecord:
+        """Create a user network: its bridge ``dockyard-<id6>`` with the gateway address, and
+        its rules. Raises like ``create.plan_network``, and PermissionDenied or Unavailable
+        when the host refuses."""
+        with self.state.change() as state:
+            return self._create(state, name, subnet, gateway, internal, labels)
+
+    def _create(
+        self,
+        state: NetworkState,
+        name: str,
+        subnet: str | None = None,
+        gateway: str | None = None,
+        internal: bool = False,
+        labels: Mapping[str, str] | None = None,
+        default: bool = False,
+    ) -> NetworkRecord:
+        host = self.links.host_subnets() if subnet is None else []
+        net = create.plan_network(state, host, name, subnet, gateway, internal, labels, default)
+        self.links.ensure_bridge(net.bridge, net.gateway, net.prefix)
+        try:
+            state.networks[net.id] = net
+            self._apply(state)
+            self.firewall.open_forwarding()
+        except BaseException:
+            del state.networks[net.id]
+            self.links.remove_link(net.bridge)
+            self._apply(state)
+            raise
+        return net
+
+    def remove_network(self, ref: str) -> None:
+        """Remove a network, its bridge and rules (the table too when it was the last).
+
+        Raises NotFound, PermissionDenied for the default network, Conflict while containers
+        are connected.
+        """
+        with self.state.change() as state:
+            net = state.find_network(ref)
+            if net.default:
+                raise errors.PermissionDenied(
+                    f"{net.name} is a pre-defined network and cannot be removed"
+                )
+            if state.endpoints_of(net.id):
+                raise errors.Conflict(
+                    f"error while removing network: network {net.name} id {net.id} "
+                    "has active endpoints"
+                )
+            self._drop_network(state, net)
+
+    def prune_default(self) -> None:
+        """Remove the default network too when no container uses it (for clean shutdowns and
+        tests). Raises Conflict while containers are connected."""
+        with self.state.change() as state:
+            for net in list(state.networks.values()):
+                if net.default:
+                    if state.endpoints_of(net.id):
+                        raise errors.Conflict(f"network {net.name} has active endpoints")
+                    self._drop_network(state, net)
+
+    def _drop_network(self, state: NetworkState, net: NetworkRecord) -> None:
+        del state.networks[net.id]
+        state.ports = [p for p in state.ports if p.network_id != net.id]
+        self.links.remove_link(net.bridge)
+        self._apply(state)
+        if not state.networks:
+            self.firewall.close_forwarding()
+
+    def _ensure_up(self, state: NetworkState, net: NetworkRecord) -> None:
+        """Recreate a network's bridge and rules if they went (a host reboot, say)."""
+        if not self.links.bridge_exists(net.bridge):
+            self.links.ensure_bridge(net.bridge, net.gateway, net.prefix)
+            self._apply(state)
+            self.firewall.open_forwarding()
+
+    def _apply(self, state: NetworkState) -> None:
+        self.firewall.apply(list(state.networks.values()), list(state.ports))
+
+    # -- endpoints ---------------------------------------------------------------------
+
+    def connect(
+        self,
+        netns_path: str,
+        network: str,
+        container_id: str,
+        name: str,
+        aliases: Sequence[str] = (),
+        ip: str | None = None,
+        mac: str | None = None,
+    ) -> Endpoint:
+        """Attach the namespace at *netns_path* to *network*: a veth on the bridge, ``ethN``
+        inside with the allocated address, MAC and default route. Returns the endpoint.
+
+        Raises NotFound (network or namespace), and as ``connect.plan_endpoint``.
+        """
+        with self.state.change() as state:
+            net = state.find_network(network)
+            self._ensure_up(state, net)
+            ep = plan_endpoint(state, net, container_id, name, aliases, ip, mac)
+            ifname = self.links.add_veth(
+                net.bridge, ep.host_veth, netns_path, ep.mac, ep.ip, ep.prefix, ep.gateway or None
+            )
+            ep = Endpoint(**{**ep.to_dict(), "ifname": ifname, "aliases": ep.aliases})
+            state.endpoints[ep.key] = ep
+            self._names_changed(state, net)
+            return ep
+
+    def disconnect(self, network: str, container_id: str) -> bool:
+        """Detach *container_id* from *network*: its ports, veth and address go. False when it
+        was not connected. Raises NotFound for an unknown network."""
+        with self.state.change() as state:
+            net = state.find_network(network)
+            return self._disconnect(state, net, container_id)
+
+    def disconnect_all(self, container_id: str) -> None:
+        """Detach *container_id* from every network (container removal)."""
+        with self.state.change() as state:
+            for ep in [e for e in state.endpoints.values() if e.container_id == container_id]:
+                self._disconnect(state, state.networks[ep.network_id], container_id)
+
+    def _disconnect(self, state: NetworkState, net: NetworkRecord, container_id: str) -> bool:
+        ep = state.endpoints.pop(endpoint_key(net.id, container_id), None)
+        if ep is None:
+            return False
+        before = len(state.ports)
+        state.ports = [
+            p for p in state.ports
+            if not (p.network_id == net.id and p.container_id == container_id)
+        ]
+        if len(state.ports) != before:
+            self._apply(state)
+        self.links.remove_link(ep.host_veth)
+        self._names_changed(state, net)
+        return True
+
+    def _names_changed(self, state: NetworkState, net: NetworkRecord) -> None:
+        if self.registry is not None and not net.default:
+            self.registry.names_changed(net, names_of(state, net))
+
+    # -- ports -------------------------------------------------------------------------
+
+    def publish(self, endpoint: Endpoint, ports: Sequence[PortRequest | str]) -> list[PortMapping]:
+        """Publish *ports* (``-p`` specs or parsed requests) to *endpoint*'s address: DNAT from
+        every host address (or the spec's IP) and 127.0.0.1. Returns the mappings with their
+        host ports chosen.
+
+        Raises NotFound when the endpoint is gone, InvalidArgument for a bad spec, Conflict
+        when a host port is taken, Unavailable when nftables refuses.
+        """
+        with self.state.change() as state:
+            if endpoint.key not in state.endpoints:
+                raise errors.NotFound(
+                    f"container {endpoint.container_id[:12]} is not connected to network "
+                    f"{endpoint.network_id[:12]}"
+                )
+            planned = plan_ports(state.ports, state.endpoints[endpoint.key], ports, self.probe)
+            state.ports = [*state.ports, *planned]
+            self._apply(state)
+            return planned
+
+    def unpublish(self, container_id: str) -> list[PortMapping]:
+        """Withdraw every port published to *container_id*; returns them."""
+        with self.state.change() as state:
+            gone = [p for p in state.ports if p.container_id == container_id]
+            if gone:
+                state.ports = [p for p in state.ports if p.container_id != container_id]
+                self._apply(state)
+            return gone

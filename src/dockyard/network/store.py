@@ -1,0 +1,122 @@
+"""The network state file: networks, endpoints and published ports, under a file lock.
+
+``network.json`` in the directory the caller gives holds every record; ``network.lock`` beside
+it is held (``flock``) for the whole of a change, host side effects included, so two processes
+never hand out the same address or port. Writes go to a temporary file, fsynced, then renamed:
+a crash leaves the old state or the new one. Imports only the standard library,
+``dockyard.errors`` and the package's model.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockyard import errors
+from dockyard.network.model import Endpoint, NetworkRecord, PortMapping
+
+__all__ = ["NetworkState", "StateFile"]
+
+VERSION = 1
+
+
+@dataclass
+class NetworkState:
+    """Everything the network package remembers, keyed by network id and endpoint key."""
+
+    networks: dict[str, NetworkRecord] = field(default_factory=dict)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    ports: list[PortMapping] = field(default_factory=list)
+
+    def find_network(self, ref: str) -> NetworkRecord:
+        """The network named *ref*, or whose id is or starts with *ref*.
+
+        Raises NotFound (``network web not found``), or Conflict when a prefix is ambiguous.
+        """
+        for net in self.networks.values():
+            if ref in (net.name, net.id):
+                return net
+        matches = [n for n in self.networks.values() if ref and n.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise errors.Conflict(f"network {ref} is ambiguous ({len(matches)} matches found)")
+        raise errors.NotFound(f"network {ref} not found")
+
+    def endpoints_of(self, network_id: str) -> list[Endpoint]:
+        return [e for e in self.endpoints.values() if e.network_id == network_id]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "version": VERSION,
+            "networks": [n.to_dict() for n in self.networks.values()],
+            "endpoints": [e.to_dict() for e in self.endpoints.values()],
+            "ports": [p.to_dict() for p in self.ports],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, list[dict[str, object]]]) -> NetworkState:
+        nets = [NetworkRecord.from_dict(d) for d in data.get("networks", [])]
+        eps = [Endpoint.from_dict(d) for d in data.get("endpoints", [])]
+        ports = [PortMapping.from_dict(d) for d in data.get("ports", [])]
+        return cls({n.id: n for n in nets}, {e.key: e for e in eps}, ports)
+
+
+class StateFile:
+    """The state file of one engine, in *state_dir* (created if missing)."""
+
+    def __init__(self, state_dir: str | os.PathLike[str]) -> None:
+        self.dir = Path(state_dir)
+        self.path = self.dir / "network.json"
+        self.lock_path = self.dir / "network.lock"
+
+    def read(self) -> NetworkState:
+        """The current state, read under a shared lock (empty when there is no file yet).
+
+        Raises FailedPrecondition when the file is corrupt.
+        """
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            return self._load()
+
+    def mtime(self) -> float:
+        """When the state last changed (0 when it never did)."""
+        try:
+            return self.path.stat().st_mtime_ns / 1e9
+        except FileNotFoundError:
+            return 0.0
+
+    @contextmanager
+    def change(self) -> Iterator[NetworkState]:
+        """Hold the exclusive lock, yield the state to change, and save it when the block
+        succeeds (an exception leaves the file untouched)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = self._load()
+            yield state
+            self._save(state)
+
+    def _load(self) -> NetworkState:
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return NetworkState()
+        try:
+            return NetworkState.from_dict(json.loads(text))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise errors.FailedPrecondition(f"network state {self.path} is corrupt: {exc}") from exc
+
+    def _save(self, state: NetworkState) -> None:
+        tmp = self.path.with_suffix(".json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(state.to_dict(), f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)

@@ -1,0 +1,86 @@
+"""The OCI runtime command line, like runc's: ``python -m dockyard.runtime.builtin [--root DIR]
+create|start|state|kill|delete|run ...``.
+
+Errors print ``dockyard-runtime: <message>`` on stderr and exit 1; ``run`` exits with the
+container's code. argparse, not click: this is on the container start-up path.
+Imports only the standard library and this package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from dockyard import errors
+from dockyard.runtime import builtin
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dockyard-runtime", description=__doc__)
+    parser.add_argument("--root", default=builtin.DEFAULT_ROOT, help="state directory")
+    parser.add_argument("--log", help="ignored (runc compatibility)")
+    parser.add_argument("--log-format", help="ignored (runc compatibility)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("create", "run"):
+        cmd = sub.add_parser(name)
+        cmd.add_argument("--bundle", "-b", default=".")
+        cmd.add_argument("--pid-file")
+        cmd.add_argument("--console-socket")
+        cmd.add_argument("id")
+    for name in ("start", "state"):
+        sub.add_parser(name).add_argument("id")
+    kill = sub.add_parser("kill")
+    kill.add_argument("--all", "-a", action="store_true", help="accepted; the init is signalled")
+    kill.add_argument("id")
+    kill.add_argument("signal", nargs="?", default="TERM")
+    delete = sub.add_parser("delete")
+    delete.add_argument("--force", "-f", action="store_true")
+    delete.add_argument("id")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one runtime command; the process exit code."""
+    args = _parser().parse_args(argv)
+    root = args.root
+    try:
+        if args.command == "create":
+            builtin.create(
+                args.id,
+                args.bundle,
+                root=root,
+                pid_file=args.pid_file,
+                console_socket=args.console_socket,
+            )
+        elif args.command == "run":
+            return builtin.run(
+                args.id,
+                args.bundle,
+                root=root,
+                pid_file=args.pid_file,
+                console_socket=args.console_socket,
+            )
+        elif args.command == "start":
+            builtin.start(args.id, root=root)
+        elif args.command == "state":
+            print(json.dumps(builtin.state(args.id, root=root).to_oci(), indent=2))
+        elif args.command == "kill":
+            from dockyard.runtime.builtin.kill import parse_signal
+
+            builtin.kill(args.id, parse_signal(args.signal), root=root)
+        elif args.command == "delete":
+            builtin.delete(args.id, root=root, force=args.force)
+    except errors.DockyardError as exc:
+        print(f"dockyard-runtime: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"dockyard-runtime: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

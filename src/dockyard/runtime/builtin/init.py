@@ -1,0 +1,188 @@
+"""The container's init, in two forked stages (README.md explains the order).
+
+Stage 1 (a child of ``create``) joins or creates the namespaces and forks stage 2, which is
+PID 1 of the new PID namespace; stage 1 reports that pid and exits. Stage 2 builds the root
+filesystem, applies the process's identity, says "ready", blocks on ``exec.fifo`` until
+``start``, loads seccomp when it must come last, and execs the user's process.
+Both stages report to ``create`` over one pipe, one JSON object per line, and never return:
+they end in ``os._exit`` or ``execve``. Imports only the standard library and ``dockyard._sys``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+__all__ = ["Context", "stage1"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What ``create`` hands the init: the parsed config and the fds and paths it needs."""
+
+    config: dict[str, Any]
+    rootfs: str
+    fifo: str
+    sync_w: int  # init -> create: JSON lines
+    go_r: int  # create -> init: one byte once id maps and cgroup placement are done
+    console_socket: str | None = None
+
+
+def _send(fd: int, message: dict[str, Any]) -> None:
+    os.write(fd, (json.dumps(message) + "\n").encode())
+
+
+def _fail(ctx: Context, exc: BaseException) -> NoReturn:
+    message = {"error": str(exc) or type(exc).__name__, "errno": getattr(exc, "errno", None)}
+    try:
+        _send(ctx.sync_w, message)
+    except OSError:
+        os.write(2, f"dockyard init: {message['error']}\n".encode())
+    os._exit(1)
+
+
+def stage1(ctx: Context) -> NoReturn:
+    """Namespaces, then fork PID 1. Runs in the forked child of ``create``; never returns."""
+    try:
+        from dockyard._sys import namespaces as ns
+
+        entries = (ctx.config.get("linux") or {}).get("namespaces") or []
+        new = {e["type"] for e in entries if not e.get("path")}
+        if "mount" not in new:
+            raise ValueError("the builtin runtime needs a new mount namespace")
+        joins = [(e["type"], os.open(e["path"], os.O_RDONLY | os.O_CLOEXEC))
+                 for e in entries if e.get("path")]  # fmt: skip
+        joins.sort(key=lambda j: j[0] != "user")  # a user namespace first: it owns the rest
+        for kind, fd in joins:
+            if kind == "user":
+                ns.setns(fd, ns.CLONE_NEWUSER)
+        if "user" in new:
+            ns.unshare(ns.CLONE_NEWUSER)
+        _send(ctx.sync_w, {"stage1": os.getpid(), "userns": "user" in new})
+        if os.read(ctx.go_r, 1) != b"1":
+            raise RuntimeError("create went away")
+        if "user" in new or any(kind == "user" for kind, _ in joins):
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        for kind, fd in joins:
+            if kind != "user":
+                ns.setns(fd, ns.OCI_NAMESPACE_FLAGS[kind])
+            os.close(fd)
+        flags = 0
+        for kind in new - {"user"}:
+            flags |= ns.OCI_NAMESPACE_FLAGS[kind]
+        ns.unshare(flags)
+        pid = os.fork()
+        if pid == 0:
+            stage2(ctx)
+        _send(ctx.sync_w, {"pid": pid})
+    except BaseException as exc:
+        _fail(ctx, exc)
+    os._exit(0)
+
+
+def _connect(path: str) -> Any:
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    return sock
+
+
+def _console(sock: Any) -> None:
+    """A pty from the container's devpts: master to the console socket, slave as stdio."""
+    import fcntl
+    import socket
+    import termios
+
+    from dockyard._sys import mountapi
+
+    master, slave = os.openpty()
+    name = os.ttyname(slave)
+    socket.send_fds(sock, [name.encode()], [master])
+    os.close(master)
+    sock.close()
+    if not os.path.lexists("/dev/console"):
+        with open("/dev/console", "a"):
+            pass
+    mountapi.mount(name, "/dev/console", None, mountapi.MS_BIND)
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    if slave > 2:
+        os.close(slave)
+
+
+def stage2(ctx: Context) -> NoReturn:
+    """PID 1 of the container: everything up to exec. Never returns."""
+    try:
+        from dockyard._sys import namespaces as ns
+        from dockyard._sys import prctl
+        from dockyard.runtime.builtin import process as proc
+        from dockyard.runtime.builtin import rootfs
+
+        config = ctx.config
+        process = config.get("process") or {}
+        linux = config.get("linux") or {}
+        proc.preload(config)
+        os.setsid()
+        os.umask(0)
+        rootfs.prepare_rootfs(config, ctx.rootfs)
+        fifo_fd = os.open(ctx.fifo, os.O_PATH | os.O_CLOEXEC)
+        sock = _connect(ctx.console_socket) if ctx.console_socket else None
+        rootfs.pivot(ctx.rootfs)
+        if sock is not None:
+            _console(sock)
+        if config.get("hostname"):
+            ns.sethostname(config["hostname"])
+        proc.apply_sysctl(linux.get("sysctl") or {})
+        if "oomScoreAdj" in process:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(process["oomScoreAdj"]))
+        rootfs.finish_rootfs(config)
+        proc.apply_rlimits(process)
+        args, env = list(process["args"]), list(process.get("env") or [])
+        path = proc.find_executable(args, env)
+        cwd = process.get("cwd") or "/"
+        os.makedirs(cwd, exist_ok=True)
+        os.umask(0o022)
+        nnp, profile = bool(process.get("noNewPrivileges")), linux.get("seccomp")
+        if profile and not nnp:  # without no_new_privs, loading needs CAP_SYS_ADMIN: now
+            proc.load_seccomp(profile)
+        proc.apply_identity(process)
+        os.chdir(cwd)
+        if nnp:
+            prctl.set_no_new_privs()
+        _send(ctx.sync_w, {"ready": True})
+        os.close(ctx.sync_w)
+    except BaseException as exc:
+        _fail(ctx, exc)
+    _exec_when_started(fifo_fd, path, args, env, profile if nnp else None)
+
+
+def _exec_when_started(
+    fifo_fd: int, path: str, args: list[str], env: list[str], profile: dict[str, Any] | None
+) -> NoReturn:
+    """Block until ``start`` opens the fifo, then (seccomp last, if NNP) exec."""
+    try:
+        os.closerange(3, fifo_fd)
+        os.closerange(fifo_fd + 1, 1 << 20)
+        fd = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
+        os.write(fd, b"0")
+        os.close(fd)
+        os.close(fifo_fd)
+        if profile:
+            from dockyard.runtime.builtin import process as proc
+
+            proc.load_seccomp(profile)
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        environ = dict(e.split("=", 1) for e in env if "=" in e)
+        os.execve(path, args, environ)
+    except BaseException as exc:
+        os.write(2, f"dockyard init: exec {args[0]}: {exc}\n".encode())
+    os._exit(127)

@@ -1,0 +1,98 @@
+"""The roles an OCI runtime plays, as small Protocols, and the state it reports.
+
+Vocabulary (as in the OCI runtime spec): a *bundle* is a directory holding ``config.json`` and
+the root filesystem; ``create`` sets a container up and leaves its init waiting (status
+``created``); ``start`` lets the init exec the user's process (``running``); when that process
+exits the container is ``stopped`` until ``delete`` removes what the runtime kept. ``kill``
+signals the init. A consumer depends on the smallest role it needs (the engine's ``stop`` only
+needs ``Killer`` and ``StateReader``). The builtin runtime and a runc/crun wrapper both fit.
+
+Pure types only: imports nothing from Dockyard but the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+__all__ = [
+    "ContainerState",
+    "Creator",
+    "Deleter",
+    "Killer",
+    "OCIRuntime",
+    "Starter",
+    "StateReader",
+    "Status",
+]
+
+Status = Literal["creating", "created", "running", "stopped"]
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """The OCI state of one container (``runtime state <id>``)."""
+
+    id: str
+    status: Status
+    pid: int
+    bundle: str
+    annotations: dict[str, str] = field(default_factory=dict)
+    created: str = ""
+    oci_version: str = "1.0.2"
+
+    def to_oci(self) -> dict[str, object]:
+        """The state as the OCI ``state`` JSON object."""
+        return {
+            "ociVersion": self.oci_version,
+            "id": self.id,
+            "status": self.status,
+            "pid": self.pid if self.status != "stopped" else 0,
+            "bundle": self.bundle,
+            "annotations": dict(self.annotations),
+            "created": self.created,
+        }
+
+
+class Creator(Protocol):
+    def create(
+        self,
+        container_id: str,
+        bundle: str,
+        *,
+        pid_file: str | None = None,
+        console_socket: str | None = None,
+    ) -> ContainerState:
+        """Set the container up; its init waits for ``start``. Raises AlreadyExists, NotFound,
+        InvalidArgument, or the category of the failing setup step."""
+        ...
+
+
+class Starter(Protocol):
+    def start(self, container_id: str) -> None:
+        """Let a created container's init exec the user's process. Raises NotFound,
+        FailedPrecondition (not created)."""
+        ...
+
+
+class Killer(Protocol):
+    def kill(self, container_id: str, signal: int = 15) -> None:
+        """Send *signal* to the container's init. Raises NotFound, FailedPrecondition."""
+        ...
+
+
+class StateReader(Protocol):
+    def state(self, container_id: str) -> ContainerState:
+        """The container's current state. Raises NotFound."""
+        ...
+
+
+class Deleter(Protocol):
+    def delete(self, container_id: str, *, force: bool = False) -> None:
+        """Forget a stopped container (with *force*, kill it first). Raises NotFound,
+        FailedPrecondition (still running without force)."""
+        ...
+
+
+class OCIRuntime(Creator, Starter, Killer, StateReader, Deleter, Protocol):
+    """Every role: what the engine needs to run containers."""

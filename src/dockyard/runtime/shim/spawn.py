@@ -1,0 +1,147 @@
+"""Fork and exec a process for the shim: the container's command, a launcher, or a probe.
+
+The shim is single-threaded, so a plain fork is safe. The child starts a new session (and,
+with a tty, takes the pty slave as its controlling terminal), moves into the container's
+cgroup when asked, and execs; if exec fails, its errno travels back over a close-on-exec
+pipe, so a missing command is an error the caller sees rather than a mystery exit 127.
+
+Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import NamedTuple
+
+__all__ = ["Child", "SpawnError", "spawn"]
+
+
+class SpawnError(OSError):
+    """The command could not be executed (errno from execve in the child)."""
+
+
+class Child(NamedTuple):
+    """A spawned process and the parent's ends of its stdio.
+
+    *outputs* maps a readable fd to its stream name (``stdout``/``stderr``; a pty master is
+    ``stdout``). *stdin* is the writable fd (the pty master with a tty) or None.
+    """
+
+    pid: int
+    outputs: dict[int, str]
+    stdin: int | None
+    pty: int | None
+
+
+def _nonblock(fd: int) -> int:
+    os.set_blocking(fd, False)
+    return fd
+
+
+def spawn(
+    argv: list[str],
+    *,
+    tty: bool = False,
+    stdin: bool = False,
+    merge_stderr: bool = False,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    winsize: tuple[int, int] | None = None,
+    before_exec: Callable[[], None] | None = None,
+) -> Child:
+    """Start *argv*; return its pid and the parent's (non-blocking) pipe or pty ends.
+
+    Raises SpawnError (with the child's errno) when the command cannot be executed.
+    """
+    if not argv:
+        raise SpawnError(2, "empty command")
+    parent_fds: list[int] = []
+    child_fds: list[int] = []
+    if tty:
+        master, slave = os.openpty()
+        if winsize:
+            _set_winsize(master, *winsize)
+        parent_fds.append(master)
+        child_fds.append(slave)
+        child_stdio = (slave, slave, slave)
+    else:
+        out_r, out_w = os.pipe()
+        parent_fds.append(out_r)
+        child_fds.append(out_w)
+        if merge_stderr:
+            err_r, err_w = None, out_w
+        else:
+            err_r, err_w = os.pipe()
+            parent_fds.append(err_r)
+            child_fds.append(err_w)
+        if stdin:
+            in_r, in_w = os.pipe()
+            parent_fds.append(in_w)
+        else:
+            in_r, in_w = os.open(os.devnull, os.O_RDONLY), None
+        child_fds.append(in_r)
+        child_stdio = (in_r, out_w, err_w)
+    err_pipe_r, err_pipe_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # child: no Python-level cleanup may run here
+        try:
+            import signal
+
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_DFL)  # Python ignores SIGPIPE; exec keeps that
+            os.close(err_pipe_r)
+            for fd in parent_fds:
+                os.close(fd)
+            os.setsid()
+            if tty:
+                import fcntl
+                import termios
+
+                fcntl.ioctl(child_stdio[0], termios.TIOCSCTTY, 0)
+            for target, fd in enumerate(child_stdio):
+                os.dup2(fd, target)
+            if before_exec is not None:
+                before_exec()
+            if cwd:
+                os.chdir(cwd)
+            if env is None:
+                os.execvp(argv[0], argv)
+            else:
+                os.execvpe(argv[0], argv, env)
+        except OSError as exc:
+            os.write(err_pipe_w, str(exc.errno or 1).encode())
+        except BaseException:
+            os.write(err_pipe_w, b"1")
+        os._exit(127)
+    os.close(err_pipe_w)
+    for fd in child_fds:
+        os.close(fd)
+    failure = os.read(err_pipe_r, 64)
+    os.close(err_pipe_r)
+    if failure:
+        os.waitpid(pid, 0)
+        for fd in parent_fds:
+            os.close(fd)
+        code = int(failure) if failure.isdigit() else 1
+        raise SpawnError(code, f"exec {argv[0]}: {os.strerror(code)}")
+    if tty:
+        return Child(pid, {_nonblock(parent_fds[0]): "stdout"}, parent_fds[0], parent_fds[0])
+    outputs = {_nonblock(parent_fds[0]): "stdout"}
+    if not merge_stderr:
+        outputs[_nonblock(parent_fds[1])] = "stderr"
+    return Child(pid, outputs, _nonblock(parent_fds[-1]) if stdin else None, None)
+
+
+def _set_winsize(fd: int, rows: int, cols: int) -> None:
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def set_winsize(fd: int, rows: int, cols: int) -> None:
+    """Resize the pty whose master is *fd* (the container gets SIGWINCH)."""
+    _set_winsize(fd, rows, cols)

@@ -1,0 +1,64 @@
+"""The Engine and the composition root: the one place that names concrete classes.
+
+``Engine(settings)`` builds each component on first use, so a command pays only for what it
+touches (``dockyard images`` never loads the runtime). The CLI and the daemon hold one Engine
+each over the same data root, and so share all state.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from dockyard.service.settings import Settings
+
+if TYPE_CHECKING:
+    from dockyard.content.store import ContentStore
+    from dockyard.metadata.db import Database
+    from dockyard.metadata.images import ImageRecords
+    from dockyard.service.images import ImageService
+    from dockyard.snapshot.protocol import Snapshotter
+
+__all__ = ["Engine"]
+
+
+class Engine:
+    """The service layer's entry point: one per data root and process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def db(self) -> Database:
+        from dockyard.metadata.db import Database
+
+        self.settings.root.mkdir(parents=True, exist_ok=True)
+        return Database(self.settings.root / "metadata.db")
+
+    @cached_property
+    def content(self) -> ContentStore:
+        from dockyard.content.store import ContentStore
+
+        return ContentStore(self.settings.root / "content")
+
+    @cached_property
+    def snapshotter(self) -> Snapshotter:
+        from dockyard.snapshot.overlay import OverlaySnapshotter
+
+        return OverlaySnapshotter(self.settings.root / "snapshots", self.db)
+
+    @cached_property
+    def image_records(self) -> ImageRecords:
+        from dockyard.metadata.images import ImageRecords
+
+        return ImageRecords(self.db)
+
+    @cached_property
+    def images(self) -> ImageService:
+        from dockyard.service.images import ImageService
+
+        return ImageService(self)
+
+    @property
+    def lock_dir(self):  # type: ignore[no-untyped-def]
+        return self.settings.root / "locks"

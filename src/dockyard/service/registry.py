@@ -1,0 +1,169 @@
+"""The engine's registry operations: pull, push, login and logout.
+
+Wires the pieces together: registry endpoints and TLS policy from ``<root>/daemon.json`` and
+the environment, credentials from Docker's ``config.json``, the content store, the image
+store's ``register``, and the blob-source table for cross-repository mounts. The shells call
+these functions and render the progress events they emit.
+
+Imports httpx only through ``registry.client``, itself imported only inside these functions,
+so ``dockyard run`` of a local image never loads it. No click, no HTTP server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
+
+from dockyard import errors
+from dockyard.oci import reference
+from dockyard.registry.credentials import Credentials, CredentialStore
+from dockyard.registry.hosts import RegistryConfig, credential_key, host_of
+from dockyard.registry.progress import ProgressFn, ignore
+
+if TYPE_CHECKING:
+    from dockyard.image.pull import PullResult
+    from dockyard.image.push import PushResult
+    from dockyard.registry.client import RegistryClient
+    from dockyard.registry.sources import BlobSources
+    from dockyard.service.engine import Engine
+
+__all__ = ["login", "logout", "pull", "push"]
+
+DEFAULT_CONCURRENCY = 3
+
+
+def _config(engine: Engine) -> RegistryConfig:
+    return RegistryConfig.load(engine.settings.root)
+
+
+@contextmanager
+def _clients(
+    engine: Engine, domain: str, *, push: bool = False, store: CredentialStore | None = None
+) -> Iterator[list[RegistryClient]]:
+    from dockyard.registry.client import RegistryClient
+
+    creds = store if store is not None else CredentialStore()
+    with ExitStack() as stack:
+        clients = []
+        for endpoint in _config(engine).endpoints(domain, push=push):
+            who = creds.get(endpoint.host if endpoint.mirror else domain)
+            clients.append(stack.enter_context(RegistryClient(endpoint, who)))
+        yield clients
+
+
+def _sources(engine: Engine) -> BlobSources:
+    from dockyard.registry.sources import BlobSources
+
+    return BlobSources(engine.db)
+
+
+def pull(
+    engine: Engine,
+    name: str,
+    *,
+    all_tags: bool = False,
+    platform: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_progress: ProgressFn = ignore,
+    credentials: CredentialStore | None = None,
+) -> list[PullResult]:
+    """``docker pull``: one result, or one per tag with *all_tags*.
+
+    Raises InvalidArgument (bad reference or platform), NotFound, PermissionDenied,
+    DigestMismatch, Unavailable.
+    """
+    from dockyard.image.pull import PullJob, pull_all_tags
+    from dockyard.image.pull import pull as pull_one
+    from dockyard.oci import platform as platforms
+
+    ref = reference.parse(name)
+    want = platforms.parse(platform) if platform else platforms.host()
+
+    def current(target: reference.Reference, manifest_digest: str) -> str | None:
+        try:
+            record = engine.images.resolve(str(target))
+        except errors.NotFound:
+            return None
+        return record.id if record.manifest_digest == manifest_digest else None
+
+    with _clients(engine, ref.domain, store=credentials) as clients:
+        job = PullJob(
+            clients=clients,
+            content=engine.content,
+            register=engine.images.register,
+            current=current,
+            platform=want,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            sources=_sources(engine),
+        )
+        if all_tags:
+            return pull_all_tags(job, ref)
+        return [pull_one(job, ref)]
+
+
+def push(
+    engine: Engine,
+    name: str,
+    *,
+    on_progress: ProgressFn = ignore,
+    credentials: CredentialStore | None = None,
+) -> PushResult:
+    """``docker push NAME[:TAG]``: the local image *name* (``:latest`` by default).
+
+    Raises NotFound (no such local image), PermissionDenied, InvalidArgument, Unavailable.
+    """
+    from dockyard.image.push import push as push_image
+
+    ref = reference.parse(name).with_default_tag()
+    try:
+        record = engine.images.resolve(str(ref))
+    except errors.NotFound as exc:
+        raise errors.NotFound(f"An image does not exist locally with the tag: {ref.familiar_name()}") from exc
+    with _clients(engine, ref.domain, push=True, store=credentials) as clients:
+        return push_image(
+            clients[0],
+            ref,
+            record.manifest_digest,
+            engine.content,
+            media_type=record.manifest_media_type,
+            sources=_sources(engine),
+            on_progress=on_progress,
+        )
+
+
+def login(
+    engine: Engine,
+    server: str | None,
+    username: str,
+    password: str,
+    *,
+    credentials: CredentialStore | None = None,
+) -> str:
+    """Check *username*/*password* against the registry, then store them; returns the key.
+
+    Nothing is stored when the registry refuses them. Raises PermissionDenied, Unavailable,
+    InvalidArgument (empty username or password).
+    """
+    from dockyard.registry.client import RegistryClient
+
+    if not username or not password:
+        raise errors.InvalidArgument("username and password are required")
+    domain = host_of(server or "docker.io")
+    creds = Credentials(username, password)
+    endpoint = _config(engine).endpoints(domain, push=True)[0]
+    with RegistryClient(endpoint, creds) as client:
+        client.ping()
+        challenge = client.auth.challenge
+        if challenge is not None and challenge.scheme == "bearer":
+            client.auth.header([])  # a token request with the credentials proves them
+    store = credentials if credentials is not None else CredentialStore()
+    store.store(domain, creds)
+    return credential_key(domain)
+
+
+def logout(server: str | None, *, credentials: CredentialStore | None = None) -> bool:
+    """Forget the credentials of *server* (docker.io by default); False if there were none."""
+    store = credentials if credentials is not None else CredentialStore()
+    return store.erase(server or "docker.io")

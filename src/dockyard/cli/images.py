@@ -38,7 +38,7 @@ def images_cmd(repository: str | None, all_: bool, quiet: bool, digests: bool, n
     parsed = parse_filters(filters)
     if repository:
         parsed.setdefault("reference", []).append(repository)
-    rows = engine().images.list(all_images=all_, filters=parsed)
+    rows = engine().images.list_images(all_images=all_, filters=parsed)
     if quiet:
         seen: list[str] = []
         for row in rows:
@@ -91,7 +91,7 @@ def _open_source(source: str) -> BinaryIO:
         import urllib.request
 
         try:
-            response = urllib.request.urlopen(source, timeout=60)  # noqa: S310 (user's own URL)
+            response = urllib.request.urlopen(source, timeout=60)
         except OSError as exc:
             raise errors.Unavailable(f"import {source}: {exc}") from exc
         return io.BufferedReader(response)  # type: ignore[arg-type]

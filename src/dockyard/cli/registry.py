@@ -134,7 +134,9 @@ def _progress(quiet: bool) -> Iterator[ProgressFn]:
 
 
 @click.command("pull")
-@click.option("-a", "--all-tags", is_flag=True, help="Download all tagged images in the repository.")
+@click.option(
+    "-a", "--all-tags", is_flag=True, help="Download all tagged images in the repository."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output.")
 @click.option("--platform", default=None, help="Set platform if server is multi-platform capable.")
 @click.argument("name")
@@ -174,7 +176,9 @@ def push_cmd(quiet: bool, name: str) -> None:
 @click.option("-p", "--password", default=None, help="Password.")
 @click.option("--password-stdin", is_flag=True, help="Take the password from stdin.")
 @click.argument("server", required=False)
-def login_cmd(username: str | None, password: str | None, password_stdin: bool, server: str | None) -> None:
+def login_cmd(
+    username: str | None, password: str | None, password_stdin: bool, server: str | None
+) -> None:
     """Log in to a registry (Docker Hub when SERVER is omitted)."""
     from dockyard.registry.credentials import CredentialStore
     from dockyard.service import registry
@@ -186,7 +190,9 @@ def login_cmd(username: str | None, password: str | None, password_stdin: bool, 
             raise errors.InvalidArgument("Must provide --username with --password-stdin")
         password = sys.stdin.read().rstrip("\r\n")
     elif password is not None:
-        click.echo("WARNING! Using --password via the CLI is insecure. Use --password-stdin.", err=True)
+        click.echo(
+            "WARNING! Using --password via the CLI is insecure. Use --password-stdin.", err=True
+        )
     if not username:
         username = click.prompt("Username", err=True)
     if password is None:
@@ -194,9 +200,7 @@ def login_cmd(username: str | None, password: str | None, password_stdin: bool, 
     store = CredentialStore()
     registry.login(engine(), server, username or "", password or "", credentials=store)
     if "credsStore" not in _config_text(store):
-        click.echo(
-            f"WARNING! Your password will be stored unencrypted in {store.path}.", err=True
-        )
+        click.echo(f"WARNING! Your password will be stored unencrypted in {store.path}.", err=True)
     click.echo("Login Succeeded")
 
 

@@ -18,7 +18,7 @@ from typing import BinaryIO, cast
 
 from dockyard import errors
 
-__all__ = ["Compression", "compressed_writer", "decompressed", "detect"]
+__all__ = ["Compression", "compressed_writer", "decompressed", "detect", "read_errors"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -101,18 +101,16 @@ def decompressed(stream: BinaryIO) -> tuple[Compression, BinaryIO]:
 @contextmanager
 def read_errors(what: str) -> Iterator[None]:
     """Turn a decompressor's failure while reading *what* into ``InvalidArgument``."""
+    import gzip
     import zlib
 
     import zstandard
+    from isal import isal_zlib
 
     try:
         yield
-    except (EOFError, zlib.error, zstandard.ZstdError) as exc:
+    except (EOFError, zlib.error, isal_zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as exc:
         raise errors.InvalidArgument(f"{what}: corrupt compressed data: {exc}") from exc
-    except OSError as exc:
-        if "gzip" in str(exc).lower() or "compress" in str(exc).lower():
-            raise errors.InvalidArgument(f"{what}: corrupt compressed data: {exc}") from exc
-        raise
 
 
 @contextmanager

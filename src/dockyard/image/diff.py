@@ -69,12 +69,11 @@ def _write(root: Path, out: BinaryIO, overlay: bool) -> str:
     if not root.is_dir():
         raise errors.NotFound(f"no such directory to archive: {root}")
     writer = _HashingWriter(out)
-    tar = tarfile.open(  # type: ignore[call-overload]
-        fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT, copybufsize=_CHUNK
-    )
     try:
-        _Archiver(tar, root, overlay).walk(os.fsencode(root), b"")
-        tar.close()
+        with tarfile.open(  # type: ignore[call-overload]
+            fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT, copybufsize=_CHUNK
+        ) as tar:
+            _Archiver(tar, root, overlay).walk(os.fsencode(root), b"")
     except OSError as exc:
         raise errors.DockyardError(f"archiving {root}: {exc}") from exc
     return "sha256:" + writer.sha.hexdigest()
@@ -143,9 +142,11 @@ class _Archiver:
         info.uid, info.gid = st.st_uid, st.st_gid
         info.uname = info.gname = ""
         info.mtime = int(st.st_mtime)
+        pax: dict[str, str] = {}
         for key, value in sorted(_xattrs(path).items()):
             if not key.startswith(_SKIP_XATTRS):
-                info.pax_headers["SCHILY.xattr." + key] = value.decode("utf-8", "surrogateescape")
+                pax["SCHILY.xattr." + key] = value.decode("utf-8", "surrogateescape")
+        info.pax_headers = pax
         return info
 
     def add_whiteout(self, name: bytes, st: os.stat_result) -> None:

@@ -136,7 +136,7 @@ def apply_layer(stream: BinaryIO, dest: Path) -> AppliedLayer:
 
 def _apply_entries(reader: _HashingReader, tree: _Tree) -> int:
     size = 0
-    dirs: list[tuple[list[str], tarfile.TarInfo]] = []
+    dirs: dict[tuple[str, ...], tarfile.TarInfo] = {}  # the last entry for a path wins
     with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
         for member in tar:
             tar.members.clear()  # stream mode: keep memory flat on huge layers
@@ -145,16 +145,17 @@ def _apply_entries(reader: _HashingReader, tree: _Tree) -> int:
                 continue  # the layer root itself
             try:
                 if _apply_one(tar, member, parts, tree):
-                    dirs.append((parts, member))
+                    dirs[tuple(parts)] = member
             except errors.DockyardError:
                 raise
             except OSError as exc:
                 raise _os_error(member.name, exc) from exc
             if member.isreg():
                 size += member.size
-    for parts, member in reversed(dirs):
+    for path in sorted(dirs, key=len, reverse=True):  # deepest first
+        member = dirs[path]
         try:
-            tree.finish_dir(parts, member)
+            tree.finish_dir(list(path), member)
         except OSError as exc:
             raise _os_error(member.name, exc) from exc
     return size

@@ -127,12 +127,10 @@ def _images(content: ContentStore, by_name: dict[str, str], small: dict[str, byt
             raise errors.InvalidArgument(f"manifest.json: invalid JSON: {exc}") from exc
         for entry in entries or []:
             config_digest = _resolve(by_name, entry["Config"])
-            known = found.get(config_digest)
-            if known is None:
-                known = found[config_digest] = _from_docker_entry(content, by_name, entry)
-            for ref in entry.get("RepoTags") or []:
-                if ref not in known.refs:
-                    known.refs.append(ref)
+            if config_digest not in found:
+                found[config_digest] = _from_docker_entry(content, by_name, entry)
+            refs = found[config_digest].refs
+            refs.extend(r for r in entry.get("RepoTags") or [] if r not in refs)
     return list(found.values())
 
 

@@ -85,6 +85,8 @@ class PullJob:
 
 
 _T = TypeVar("_T")
+#: Report download progress every this many bytes (and at the end).
+_REPORT_EVERY = 256 << 10
 
 
 class _Cancelled(Exception):
@@ -210,19 +212,25 @@ def _fetch_all(
         if content.has(desc.digest):
             return
         ident = short_id(desc.digest)
-        done = 0
+        done = shown = 0
 
         def on_bytes(n: int) -> None:
-            nonlocal done
+            nonlocal done, shown
             if cancel.is_set():
                 raise _Cancelled()
             done += n
-            if show:
+            if show and (done - shown >= _REPORT_EVERY or done >= desc.size):
+                shown = done
                 emit(Progress("Downloading", ident, done, desc.size))
 
         writer = content.writer(desc.digest, desc.size)
         try:
-            _guard(ref, lambda: client.fetch_blob(ref.path, desc.digest, writer, size=desc.size, on_bytes=on_bytes))
+            _guard(
+                ref,
+                lambda: client.fetch_blob(
+                    ref.path, desc.digest, writer, size=desc.size, on_bytes=on_bytes
+                ),
+            )
             if show:
                 emit(Progress("Verifying Checksum", ident))
             writer.commit()

@@ -58,7 +58,9 @@ class _Push:
                 self.emit(Progress("Layer already exists", ident))
             return
         if self.sources is not None:
-            others = [r for r in self.sources.repositories(self.ref.domain, desc.digest) if r != repo]
+            others = [
+                r for r in self.sources.repositories(self.ref.domain, desc.digest) if r != repo
+            ]
             if others and self.client.mount_blob(repo, desc.digest, others[0]):
                 if show:
                     self.emit(Progress(f"Mounted from {others[0]}", ident))

@@ -104,8 +104,9 @@ def unpack_layers(
                 if on_layer is not None:
                     on_layer(i, blobs[i].digest)
 
-            if len(missing) == 1:
-                apply(missing[0])
+            if len(missing) <= 1:
+                for i in missing:
+                    apply(i)
             else:
                 with ThreadPoolExecutor(min(MAX_PARALLEL, len(missing))) as pool:
                     for future in [pool.submit(apply, i) for i in missing]:

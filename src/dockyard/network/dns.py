@@ -171,6 +171,7 @@ class DnsServer:
 
     def answer(self, data: bytes, tcp: bool) -> bytes | None:
         """The reply to one query: local answer, upstream answer, or an error reply."""
+        import sys, time; print("ANSWER", time.time(), data[12:30], file=sys.stderr)
         try:
             q = dnswire.parse_question(data)
         except ValueError:
@@ -210,7 +211,8 @@ class DnsServer:
                     reply, _ = s.recvfrom(65535)
                     if reply[:2] == data[:2]:
                         return reply
-            except (OSError, ValueError):
+            except (OSError, ValueError) as exc:
+                import sys; print("FORWARD FAIL", host, port, repr(exc), file=sys.stderr)
                 continue
         return None
 

@@ -33,7 +33,6 @@ from dockyard.registry.manifest import ACCEPT, Document, parse_document
 
 __all__ = ["BlobSink", "RegistryClient"]
 
-_CHUNK = 1 << 20
 _MANIFEST_MAX = 4 << 20
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 _USER_AGENT = "dockyard/0.1 (+https://github.com/dockyard)"
@@ -115,7 +114,9 @@ class RegistryClient:
             authorization = self.auth.header(scopes)
             if authorization:
                 hdrs["Authorization"] = authorization
-            request = self._http.build_request(method, url, headers=hdrs, content=content, params=params)
+            request = self._http.build_request(
+                method, url, headers=hdrs, content=content, params=params
+            )
             try:
                 resp = self._http.send(request, stream=stream, follow_redirects=True)
             except httpx.TransportError as exc:
@@ -240,7 +241,11 @@ class RegistryClient:
 
         Raises NotFound, PermissionDenied, DigestMismatch, InvalidArgument, Unavailable.
         """
-        what = f"manifest for {repo}:{reference}" if ":" not in reference else f"manifest {repo}@{reference}"
+        what = (
+            f"manifest for {repo}:{reference}"
+            if ":" not in reference
+            else f"manifest {repo}@{reference}"
+        )
         resp = self._send(
             "GET",
             self._url(f"/v2/{repo}/manifests/{reference}"),
@@ -298,7 +303,10 @@ class RegistryClient:
         what = f"blob {digest} in {repo}"
         actions = ("pull", "push") if push else ("pull",)
         resp = self._send(
-            "HEAD", self._url(f"/v2/{repo}/blobs/{digest}"), [repository_scope(repo, *actions)], what
+            "HEAD",
+            self._url(f"/v2/{repo}/blobs/{digest}"),
+            [repository_scope(repo, *actions)],
+            what,
         )
         resp.close()
         if resp.status_code == 200:
@@ -330,7 +338,9 @@ class RegistryClient:
             if size is not None and start >= size:
                 return
             headers = {"Range": f"bytes={start}-"} if start else {}
-            resp = self._send("GET", url, [repository_scope(repo, "pull")], what, headers=headers, stream=True)
+            resp = self._send(
+                "GET", url, [repository_scope(repo, "pull")], what, headers=headers, stream=True
+            )
             if resp.status_code not in (200, 206):
                 self._raise_for(resp, what)
             skip = start if resp.status_code == 200 else 0
@@ -338,7 +348,7 @@ class RegistryClient:
                 resp.close()
                 raise errors.Unavailable(f"{what}: registry answered a different range")
             try:
-                for chunk in resp.iter_raw(_CHUNK):
+                for chunk in resp.iter_raw():
                     if skip:
                         dropped = min(skip, len(chunk))
                         chunk, skip = chunk[dropped:], skip - dropped
@@ -416,7 +426,12 @@ class RegistryClient:
             if size <= chunk_size:
                 data = f.read()
                 resp = self._send(
-                    "PUT", _with_digest(location, digest), scopes, what, headers=octets, content=data
+                    "PUT",
+                    _with_digest(location, digest),
+                    scopes,
+                    what,
+                    headers=octets,
+                    content=data,
                 )
                 if resp.status_code != 201:
                     self._raise_for(resp, what)

@@ -144,7 +144,9 @@ class CredentialStore:
         helper = self._helper_for(data, key)
         auths = data.setdefault("auths", {})
         if helper is not None:
-            payload = json.dumps({"ServerURL": key, "Username": creds.username, "Secret": creds.secret})
+            payload = json.dumps(
+                {"ServerURL": key, "Username": creds.username, "Secret": creds.secret}
+            )
             _run_helper(helper, "store", payload)
             auths[key] = {}
         else:
@@ -186,7 +188,7 @@ def _run_helper(helper: str, action: str, stdin: str) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise errors.Unavailable(f"credential helper {program} failed: {exc}") from exc
     if proc.returncode != 0:
-        message = (proc.stdout.strip() or proc.stderr.strip() or f"exit {proc.returncode}")
+        message = proc.stdout.strip() or proc.stderr.strip() or f"exit {proc.returncode}"
         if action == "get" and "credentials not found" in message.lower():
             raise LookupError(message)
         raise errors.Unavailable(f"credential helper {program} {action}: {message}")

@@ -12,7 +12,6 @@ Pure types only: imports nothing from Dockyard but the standard library.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 __all__ = [
@@ -29,17 +28,42 @@ __all__ = [
 Status = Literal["creating", "created", "running", "stopped"]
 
 
-@dataclass(frozen=True)
 class ContainerState:
-    """The OCI state of one container (``runtime state <id>``)."""
+    """The OCI state of one container (``runtime state <id>``).
 
-    id: str
-    status: Status
-    pid: int
-    bundle: str
-    annotations: dict[str, str] = field(default_factory=dict)
-    created: str = ""
-    oci_version: str = "1.0.2"
+    A plain class rather than a dataclass: this sits on the container start-up path, and
+    ``dataclasses`` costs several milliseconds to import.
+    """
+
+    __slots__ = ("annotations", "bundle", "created", "id", "oci_version", "pid", "status")
+
+    def __init__(
+        self,
+        id: str,
+        status: Status,
+        pid: int,
+        bundle: str,
+        annotations: dict[str, str] | None = None,
+        created: str = "",
+        oci_version: str = "1.0.2",
+    ) -> None:
+        self.id = id
+        self.status: Status = status
+        self.pid = pid
+        self.bundle = bundle
+        self.annotations = dict(annotations or {})
+        self.created = created
+        self.oci_version = oci_version
+
+    def __repr__(self) -> str:
+        return f"ContainerState(id={self.id!r}, status={self.status!r}, pid={self.pid})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ContainerState):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_oci(self) -> dict[str, object]:
         """The state as the OCI ``state`` JSON object."""

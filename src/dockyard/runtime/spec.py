@@ -140,8 +140,13 @@ def capabilities(
         return list(CAP_NAMES)
     add = {norm(c) for c in cap_add}
     drop = {norm(c) for c in cap_drop}
-    caps = set(CAP_NAMES) if "CAP_ALL" in add else set(DEFAULT_CAPS) | add
-    caps = set() if "CAP_ALL" in drop else caps - drop
+    if "CAP_ALL" in add:
+        base = set(CAP_NAMES)
+    elif "CAP_ALL" in drop:
+        base = set()
+    else:
+        base = set(DEFAULT_CAPS)
+    caps = (base | add) - drop
     caps.discard("CAP_ALL")
     return sorted(caps, key=cap_number)
 

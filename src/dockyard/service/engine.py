@@ -45,7 +45,7 @@ class Engine:
     def snapshotter(self) -> Snapshotter:
         from dockyard.snapshot.overlay import OverlaySnapshotter
 
-        return OverlaySnapshotter(self.settings.root / "snapshots", self.db)
+        return OverlaySnapshotter(self.settings.root, self.db)
 
     @cached_property
     def image_records(self) -> ImageRecords:

@@ -110,9 +110,9 @@ def load_images(engine: Engine, stream: BinaryIO, platform: str | None = None) -
     registered: list[str] = []
     try:
         archive = read_archive(engine.content, stream, want)
-        lines = []
+        lines: list[str] = []
         for image in archive.images:
-            refs = [reference.parse(r) for r in image.refs]
+            refs = list({str(r): r for r in (reference.parse(t).with_default_tag() for t in image.refs)}.values())
             image_id = engine.images.register(image.manifest_digest, ref=refs[0] if refs else None)
             registered.append(image_id)
             for ref in refs[1:]:

@@ -166,7 +166,7 @@ class ImageService:
         return sum(self._records.layer_size(layer.chain_id) for layer in record.layers)
 
     # -- listing and inspecting ---------------------------------------------------------------
-    def list(self, all_images: bool = False, filters: dict[str, list[str]] | None = None) -> list[ImageSummary]:
+    def list_images(self, all_images: bool = False, filters: dict[str, list[str]] | None = None) -> list[ImageSummary]:
         """Rows for ``images``: one per tag, one ``<none>`` row for an untagged image.
 
         Raises InvalidArgument for an unknown filter.
@@ -187,18 +187,19 @@ class ImageService:
                 continue
             size = self.size(record)
             digests = [d.split("@", 1)[1] for d in record.repo_digests]
-            base = dict(id=record.id, created=record.created, size=size, labels=labels,
-                        repo_tags=record.repo_tags, repo_digests=record.repo_digests)
+            def row(repository: str, tag: str, digest: str, record: ImageRecord = record,
+                    size: int = size, labels: dict[str, str] = labels) -> ImageSummary:
+                return ImageSummary(record.id, repository, tag, digest, record.created, size,
+                                    labels, record.repo_tags, record.repo_digests)
+
             refs = [reference.parse(t) for t in record.repo_tags]
             refs = [r for r in refs if flt.keep_ref(r)]
             if not refs and dangling:
-                rows.append(ImageSummary(repository="<none>", tag="<none>",
-                                         digest=digests[0] if digests else "<none>", **base))
+                rows.append(row("<none>", "<none>", digests[0] if digests else "<none>"))
             for ref in refs:
                 digest = next((d.split("@", 1)[1] for d in record.repo_digests
                                if d.split("@", 1)[0] == ref.name), "<none>")
-                rows.append(ImageSummary(repository=ref.familiar_name(), tag=ref.tag or "<none>",
-                                         digest=digest, **base))
+                rows.append(row(ref.familiar_name(), ref.tag or "<none>", digest))
         rows.sort(key=lambda r: (r.created, r.repository, r.tag), reverse=True)
         return rows
 
@@ -375,6 +376,10 @@ class ImageService:
                 continue
             self._content.delete(digest)
         return freed
+
+    def extra_blobs_in_use(self) -> set[str]:
+        """Blobs kept for reasons other than images (the build cache will add its own)."""
+        return set()
 
     def prune(self, all_images: bool = False, filters: dict[str, list[str]] | None = None) -> tuple[list[dict[str, str]], int]:
         """``image prune``: dangling images (or every unused one with *all_images*)."""

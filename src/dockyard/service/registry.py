@@ -120,7 +120,9 @@ def push(
     try:
         record = engine.images.resolve(str(ref))
     except errors.NotFound as exc:
-        raise errors.NotFound(f"An image does not exist locally with the tag: {ref.familiar_name()}") from exc
+        raise errors.NotFound(
+            f"An image does not exist locally with the tag: {ref.familiar_name()}"
+        ) from exc
     with _clients(engine, ref.domain, push=True, store=credentials) as clients:
         return push_image(
             clients[0],

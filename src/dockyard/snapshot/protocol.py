@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 
-class Kind(str, enum.Enum):
+class Kind(enum.StrEnum):
     """The state of a snapshot; only these transitions exist: ACTIVE → COMMITTED."""
 
     ACTIVE = "active"

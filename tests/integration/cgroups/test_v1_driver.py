@@ -52,8 +52,10 @@ def driver() -> Iterator[V1Driver]:
 
 def spawn_in(driver: V1Driver, path: str, argv: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        argv, preexec_fn=lambda: driver.add_process(path, os.getpid()),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        argv,
+        preexec_fn=lambda: driver.add_process(path, os.getpid()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 

@@ -41,8 +41,12 @@ def test_v1_files_for_typical_run_flags() -> None:
 
 def test_v2_files_hold_swap_alone_and_weight_and_cpu_max() -> None:
     res = Resources(
-        memory=64 * MIB, memory_swap=96 * MIB, memory_reservation=32 * MIB, cpus=0.5,
-        cpu_shares=1024, pids_limit=0,
+        memory=64 * MIB,
+        memory_swap=96 * MIB,
+        memory_reservation=32 * MIB,
+        cpus=0.5,
+        cpu_shares=1024,
+        pids_limit=0,
     )
     assert v2_files(res) == [
         ("memory.max", str(64 * MIB)),

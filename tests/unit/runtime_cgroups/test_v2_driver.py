@@ -34,7 +34,10 @@ def test_create_delegates_controllers_and_writes_limits(root: str, driver: V2Dri
     driver.create("c1", Resources(memory=64 * MIB, cpus=1.5, cpu_shares=512, pids_limit=50))
     assert read(root, "cgroup.subtree_control").split() == ["cpuset", "cpu", "memory", "pids"]
     assert read(root, "dockyard", "cgroup.subtree_control").split() == [
-        "cpuset", "cpu", "memory", "pids",
+        "cpuset",
+        "cpu",
+        "memory",
+        "pids",
     ]
     assert read(root, "dockyard", "c1", "memory.max") == str(64 * MIB)
     assert read(root, "dockyard", "c1", "memory.swap.max") == str(64 * MIB)
@@ -57,7 +60,7 @@ def test_refused_limit_leaves_no_cgroup_behind(root: str) -> None:
             super().write(path, value)
 
     driver = V2Driver(root=root, fs=Refusing())
-    with pytest.raises(errors.InvalidArgument, match="pids.max"):
+    with pytest.raises(errors.InvalidArgument, match=r"pids\.max"):
         driver.create("c1", Resources(pids_limit=5))
     assert not os.path.exists(os.path.join(root, "dockyard", "c1"))
 
@@ -91,7 +94,10 @@ def test_stats_and_oom_from_kernel_files(root: str, driver: V2Driver) -> None:
     (d / "pids.current").write_text("3\n")
     stats = driver.stats("c1")
     assert (stats.memory_usage, stats.memory_limit, stats.cpu_usage_ns, stats.pids_current) == (
-        1048576, 64 * MIB, 2_500_000, 3,
+        1048576,
+        64 * MIB,
+        2_500_000,
+        3,
     )
     assert not driver.oom_killed("c1")
     (d / "memory.events").write_text("low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n")
@@ -128,6 +134,6 @@ def test_paths_cannot_escape_the_parent(driver: V2Driver, bad: str) -> None:
 def test_missing_controller_is_reported(tmp_path: Path) -> None:
     make_root(str(tmp_path / "cg"), controllers=("cpu", "memory"))
     driver = V2Driver(root=str(tmp_path / "cg"), fs=FakeCgroupFs())
-    with pytest.raises(errors.NotFound, match="pids.max"):
+    with pytest.raises(errors.NotFound, match=r"pids\.max"):
         driver.create("c1", Resources(pids_limit=5))
     driver.create("c2", Resources(memory=64 * MIB))  # what is there still works

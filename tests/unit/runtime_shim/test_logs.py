@@ -33,7 +33,9 @@ def test_lines_are_docker_json_file_records(tmp_path: Path) -> None:
     w.close()
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(r["log"], r["stream"]) for r in records] == [
-        ("hello\n", "stdout"), ("oops\n", "stderr"), ("world\n", "stdout"),
+        ("hello\n", "stdout"),
+        ("oops\n", "stderr"),
+        ("world\n", "stdout"),
     ]
     assert all(r["time"].endswith("Z") and "T" in r["time"] for r in records)
     assert list(records[0]) == ["log", "stream", "time"]
@@ -191,6 +193,9 @@ def test_follow_with_tail_starts_from_the_end(tmp_path: Path) -> None:
 
     t = threading.Thread(target=producer)
     t.start()
-    got = [(e.stream, e.text) for e in read_logs(str(log), tail=1, follow=True, stopped=done.is_set, poll=0.01)]
+    got = [
+        (e.stream, e.text)
+        for e in read_logs(str(log), tail=1, follow=True, stopped=done.is_set, poll=0.01)
+    ]
     t.join()
     assert got == [("stdout", "old 4\n"), ("stderr", "new\n")]

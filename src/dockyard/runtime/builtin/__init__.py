@@ -33,7 +33,7 @@ def create(
     place: Callable[[int], None] | None = None,
 ) -> ContainerState:
     """See ``builtin.create.create``."""
-    from dockyard.runtime.builtin.create import create as _create
+    from dockyard.runtime.builtin.container_create import create as _create
 
     return _create(
         container_id,
@@ -47,7 +47,7 @@ def create(
 
 def start(container_id: str, *, root: str = DEFAULT_ROOT) -> None:
     """See ``builtin.start.start``."""
-    from dockyard.runtime.builtin.start import start as _start
+    from dockyard.runtime.builtin.container_start import start as _start
 
     _start(container_id, root=root)
 
@@ -61,14 +61,14 @@ def state(container_id: str, *, root: str = DEFAULT_ROOT) -> ContainerState:
 
 def kill(container_id: str, sig: int = 15, *, root: str = DEFAULT_ROOT) -> None:
     """See ``builtin.kill.kill``."""
-    from dockyard.runtime.builtin.kill import kill as _kill
+    from dockyard.runtime.builtin.container_kill import kill as _kill
 
     _kill(container_id, sig, root=root)
 
 
 def delete(container_id: str, *, root: str = DEFAULT_ROOT, force: bool = False) -> None:
     """See ``builtin.delete.delete``."""
-    from dockyard.runtime.builtin.delete import delete as _delete
+    from dockyard.runtime.builtin.container_delete import delete as _delete
 
     _delete(container_id, root=root, force=force)
 
@@ -83,7 +83,7 @@ def run(
     place: Callable[[int], None] | None = None,
 ) -> int:
     """See ``builtin.run.run``."""
-    from dockyard.runtime.builtin.run import run as _run
+    from dockyard.runtime.builtin.container_run import run as _run
 
     return _run(
         container_id,

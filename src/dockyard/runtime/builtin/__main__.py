@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "state":
             print(json.dumps(builtin.state(args.id, root=root).to_oci(), indent=2))
         elif args.command == "kill":
-            from dockyard.runtime.builtin.kill import parse_signal
+            from dockyard.runtime.builtin.container_kill import parse_signal
 
             builtin.kill(args.id, parse_signal(args.signal), root=root)
         elif args.command == "delete":

@@ -13,22 +13,35 @@ from __future__ import annotations
 import json
 import os
 import signal
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 __all__ = ["Context", "stage1"]
 
 
-@dataclass(frozen=True)
 class Context:
-    """What ``create`` hands the init: the parsed config and the fds and paths it needs."""
+    """What ``create`` hands the init: the parsed config and the fds and paths it needs.
 
-    config: dict[str, Any]
-    rootfs: str
-    fifo: str
-    sync_w: int  # init -> create: JSON lines
-    go_r: int  # create -> init: one byte once id maps and cgroup placement are done
-    console_socket: str | None = None
+    ``sync_w`` carries JSON lines from the init to ``create``; ``go_r`` one byte back, once
+    the id maps are written and the cgroup placement is done.
+    """
+
+    __slots__ = ("config", "console_socket", "fifo", "go_r", "rootfs", "sync_w")
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        rootfs: str,
+        fifo: str,
+        sync_w: int,
+        go_r: int,
+        console_socket: str | None = None,
+    ) -> None:
+        self.config = config
+        self.rootfs = rootfs
+        self.fifo = fifo
+        self.sync_w = sync_w
+        self.go_r = go_r
+        self.console_socket = console_socket
 
 
 def _send(fd: int, message: dict[str, Any]) -> None:

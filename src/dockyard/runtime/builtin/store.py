@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from dockyard import errors
 from dockyard.runtime.protocol import ContainerState, Status
@@ -34,41 +31,62 @@ __all__ = [
 DEFAULT_ROOT = "/run/dockyard/builtin"
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-")
 
 
-@dataclass
 class Record:
     """What ``state.json`` holds."""
 
-    id: str
-    pid: int
-    start_time: int
-    bundle: str
-    created: str
-    annotations: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("annotations", "bundle", "created", "id", "pid", "start_time")
+
+    def __init__(
+        self,
+        id: str,
+        pid: int,
+        start_time: int,
+        bundle: str,
+        created: str,
+        annotations: dict[str, str] | None = None,
+    ) -> None:
+        self.id = id
+        self.pid = pid
+        self.start_time = start_time
+        self.bundle = bundle
+        self.created = created
+        self.annotations = dict(annotations or {})
+
+    def to_json(self) -> str:
+        return json.dumps({k: getattr(self, k) for k in self.__slots__})
 
 
-def container_dir(root: str | os.PathLike[str], container_id: str) -> Path:
+def container_dir(root: str | os.PathLike[str], container_id: str) -> str:
     """The state directory of *container_id*. Raises InvalidArgument for a malformed id."""
-    if not _ID.match(container_id):
+    ok = (
+        0 < len(container_id) <= 128
+        and container_id[0].isascii()
+        and container_id[0].isalnum()
+        and set(container_id) <= _ID_CHARS
+    )
+    if not ok:
         raise errors.InvalidArgument(f"invalid container id: {container_id!r}")
-    return Path(root) / container_id
+    return os.path.join(root, container_id)
 
 
 def save(root: str | os.PathLike[str], record: Record) -> None:
     """Write *record* atomically (temp file + rename)."""
-    path = container_dir(root, record.id) / STATE_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record.__dict__))
+    path = os.path.join(container_dir(root, record.id), STATE_FILE)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(record.to_json())
     os.replace(tmp, path)
 
 
 def load(root: str | os.PathLike[str], container_id: str) -> Record:
     """The record of *container_id*. Raises NotFound when there is none."""
-    path = container_dir(root, container_id) / STATE_FILE
+    path = os.path.join(container_dir(root, container_id), STATE_FILE)
     try:
-        data = json.loads(path.read_text())
+        with open(path) as f:
+            data = json.load(f)
     except FileNotFoundError:
         raise errors.NotFound(f"No such container: {container_id}") from None
     except (OSError, ValueError) as exc:
@@ -93,7 +111,7 @@ def status_of(root: str | os.PathLike[str], record: Record) -> Status:
     """The status of the container *record* describes, read from /proc and the fifo."""
     if process_start_time(record.pid) != record.start_time:
         return "stopped"
-    if (container_dir(root, record.id) / FIFO).exists():
+    if os.path.exists(os.path.join(container_dir(root, record.id), FIFO)):
         return "created"
     return "running"
 

@@ -95,7 +95,11 @@ def load(state_dir: str) -> ShimConfig:
         config = ShimConfig(**data)
     except (TypeError, KeyError) as exc:
         raise errors.InvalidArgument(f"shim config {path}: {exc}") from exc
-    if not config.command or not all(isinstance(a, str) for a in config.command):
+    if (
+        not isinstance(config.command, list)
+        or not config.command
+        or not all(isinstance(a, str) for a in config.command)
+    ):
         raise errors.InvalidArgument(f"shim config {path}: command must be a list of strings")
     return config
 

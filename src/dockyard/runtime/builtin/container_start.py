@@ -26,7 +26,7 @@ def start(container_id: str, *, root: str = st.DEFAULT_ROOT, timeout: float = 10
         raise errors.FailedPrecondition(
             f"container {container_id} is {state.status}: only a created container can start"
         )
-    fifo = st.container_dir(root, container_id) / st.FIFO
+    fifo = os.path.join(st.container_dir(root, container_id), st.FIFO)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         poller = select.poll()

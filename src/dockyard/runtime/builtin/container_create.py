@@ -153,7 +153,7 @@ def create(
     except FileExistsError:
         raise errors.AlreadyExists(f"container {container_id} already exists") from None
     try:
-        fifo = str(cdir / st.FIFO)
+        fifo = os.path.join(cdir, st.FIFO)
         os.mkfifo(fifo, 0o622)
         os.chmod(fifo, 0o622)  # writable by the container's user, whatever the umask
         pid = _spawn(container_id, config, rootfs, fifo, console_socket, place)

@@ -33,9 +33,9 @@ def run(
     Raises what ``create`` and ``start`` raise; the container is deleted either way.
     """
     from dockyard._sys import prctl
-    from dockyard.runtime.builtin.create import create
-    from dockyard.runtime.builtin.delete import delete
-    from dockyard.runtime.builtin.start import start
+    from dockyard.runtime.builtin.container_create import create
+    from dockyard.runtime.builtin.container_delete import delete
+    from dockyard.runtime.builtin.container_start import start
 
     prctl.set_child_subreaper(True)
     state = create(

@@ -1,0 +1,473 @@
+"""The shim's event loop: run the container, copy its output, reap it, restart it, probe it.
+
+One thread, one ``poll``: signals arrive through a wakeup pipe (SIGCHLD → reap everything,
+SIGTERM → the user stops the container), output fds are read in 64 KiB chunks into the log
+and the attach clients, and timers (health probes, restart back-off, output drain after
+exit) are the poll timeout. Policy decisions are the pure functions of ``policy`` and
+``health``; this module only does the I/O they ask for.
+
+Imports only the standard library, ``dockyard.errors``, ``dockyard.runtime.logs`` and the
+sibling modules; the cgroup driver is imported only when the config names a cgroup.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+import time
+from typing import Any
+
+from dockyard.runtime.logs import LogWriter, format_time
+from dockyard.runtime.shim.attach import AttachServer
+from dockyard.runtime.shim.config import FILES, ShimConfig, write_json
+from dockyard.runtime.shim.health import (
+    HealthConfig,
+    HealthState,
+    ProbeResult,
+    apply_result,
+    next_probe_at,
+    timeout_message,
+    to_json,
+)
+from dockyard.runtime.shim.policy import next_backoff, parse_restart_policy, should_restart
+from dockyard.runtime.shim.spawn import Child, spawn
+
+__all__ = ["Monitor", "exit_code_of"]
+
+CHUNK = 65536
+DRAIN_AFTER_EXIT = 1.0
+WAIT_ATTACH = 60.0
+PROBE_OUTPUT = 4096
+
+
+def exit_code_of(status: int) -> int:
+    """A wait status as Docker reports it: the exit code, or 128 + the killing signal."""
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+class _Probe:
+    def __init__(self, child: Child, start_ns: int, deadline: float) -> None:
+        self.child = child
+        self.fd = next(iter(child.outputs))
+        self.start_ns = start_ns
+        self.deadline = deadline
+        self.output = bytearray()
+
+
+class Monitor:
+    """Supervises one container per its ``ShimConfig``; ``run`` returns when it is done."""
+
+    def __init__(self, config: ShimConfig, ready_fd: int | None = None) -> None:
+        self.cfg = config
+        self.ready_fd = ready_fd
+        self.policy = parse_restart_policy(config.restart)
+        self.health_cfg = HealthConfig(**config.healthcheck) if config.healthcheck else None
+        log = config.log
+        self.log = LogWriter(log.path, log.max_size, log.max_file) if log else None
+        self.sig_r, sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        os.set_blocking(sig_w, False)
+        signal.set_wakeup_fd(sig_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        self.attach = AttachServer(FILES["attach"], config.tty)
+        self.exited: dict[int, int] = {}
+        self.stop_signalled = False
+        self.restart_count = 0
+        self.init_pid = 0
+        self.child: Child | None = None
+        self.outputs: dict[int, str] = {}
+        self.stdin_fd: int | None = None
+        self.stdin_buf = bytearray()
+        self.probe: _Probe | None = None
+        self.abandoned: set[int] = set()
+        self._driver: Any = None
+        try:
+            os.unlink(FILES["stop"])
+        except FileNotFoundError:
+            pass
+
+    # -- signals, reaping, files -------------------------------------------------------------
+
+    def _on_stop_signal(self, signum: int, _frame: object) -> None:
+        self.stop_signalled = True
+        if self.init_pid:
+            try:
+                os.kill(self.init_pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.abandoned:
+                self.abandoned.discard(pid)
+            else:
+                self.exited[pid] = status
+
+    def _stop_requested(self) -> bool:
+        return self.stop_signalled or os.path.exists(FILES["stop"])
+
+    def _ready(self, message: str) -> None:
+        if self.ready_fd is not None:
+            try:
+                os.write(self.ready_fd, message.encode() + b"\n")
+            finally:
+                os.close(self.ready_fd)
+                self.ready_fd = None
+
+    def _state(self, status: str, started_ns: int = 0, **extra: object) -> None:
+        data = {
+            "status": status,
+            "pid": self.init_pid if status == "running" else 0,
+            "shim_pid": os.getpid(),
+            "restart_count": self.restart_count,
+            "started_at": format_time(started_ns) if started_ns else "",
+        }
+        data.update(extra)
+        write_json(FILES["state"], data)
+
+    def _driver_call(self, method: str) -> Any:
+        ref = self.cfg.cgroup
+        if ref is None:
+            return None
+        if self._driver is None:
+            from dockyard.runtime.cgroups import driver_for
+
+            self._driver = driver_for(ref.version, root=ref.root, parent=ref.parent)
+        try:
+            return getattr(self._driver, method)(ref.path)
+        except Exception:  # a missing cgroup must not kill the shim
+            return None
+
+    # -- the container's life ----------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start, supervise and restart the container until the policy says stop."""
+        if self.cfg.wait_attach:
+            self._ready(f"ok {os.getpid()} 0")
+            self._wait_for_attach()
+        backoff = 0.0
+        while True:
+            oom_before = self._driver_call("oom_events") or 0
+            started_ns, started = time.time_ns(), time.monotonic()
+            try:
+                self._start()
+            except Exception as exc:  # nothing ran: report it, never restart
+                err = exc.errno if isinstance(exc, OSError) else None
+                code = 126 if err in (errno.EACCES, errno.ENOEXEC) else 127
+                self._record_exit(code, started_ns, False, error=str(exc))
+                self._ready(f"error {exc}")
+                break
+            if self.health_cfg is not None:
+                write_json(FILES["health"], to_json(HealthState(), format_time))
+            self._state("running", started_ns)
+            self._ready(f"ok {os.getpid()} {self.init_pid}")
+            status, start_failed = self._supervise(started, started_ns)
+            code = exit_code_of(status)
+            oom = (self._driver_call("oom_events") or 0) > oom_before
+            self._record_exit(code, started_ns, oom)
+            stop = self._stop_requested()
+            if not should_restart(self.policy, code, self.restart_count, stop, start_failed):
+                break
+            backoff = next_backoff(backoff, time.monotonic() - started)
+            self._state("restarting", started_ns)
+            if not self._sleep(backoff):
+                break
+            self.restart_count += 1
+        self.attach.close()
+        if self.log:
+            self.log.close()
+        self._state("exited")
+        return 0
+
+    def _start(self) -> None:
+        cfg = self.cfg
+        before_exec = None
+        if cfg.cgroup is not None and cfg.cgroup.join:
+            from dockyard.runtime.cgroups import driver_for
+
+            ref = cfg.cgroup
+            driver = driver_for(ref.version, root=ref.root, parent=ref.parent)
+            before_exec = lambda: driver.add_process(ref.path, os.getpid())  # noqa: E731
+        self.child = spawn(
+            cfg.command,
+            tty=cfg.tty,
+            stdin=cfg.open_stdin or cfg.tty,
+            env=cfg.env,
+            cwd=cfg.cwd,
+            winsize=cfg.winsize,
+            before_exec=before_exec,
+        )
+        self.init_pid = self.child.pid
+        self.outputs = dict(self.child.outputs)
+        self.stdin_fd = self.child.stdin if cfg.open_stdin or cfg.tty else None
+        self.stdin_buf.clear()
+
+    def _adopt(self) -> int | None:
+        """Launcher exited 0: run start_command, then take the init pid from pid_file."""
+        if self.cfg.start_command:
+            starter = spawn(self.cfg.start_command)
+            while starter.pid not in self.exited:
+                pid, status = os.waitpid(-1, 0)
+                self.exited[pid] = status
+            for fd in starter.outputs:
+                os.close(fd)
+            if self.exited.pop(starter.pid) != 0:
+                return None
+        assert self.cfg.pid_file is not None
+        try:
+            with open(self.cfg.pid_file) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _supervise(self, started: float, started_ns: int) -> tuple[int, bool]:
+        """Serve I/O until the init is reaped and its output drained; (wait status, failed)."""
+        health = HealthState() if self.health_cfg else None
+        last_probe_end: float | None = None
+        launching = self.cfg.pid_file is not None
+        status: int | None = None
+        drain_until = 0.0
+        while status is None or self.outputs:
+            now = time.monotonic()
+            timeout = None
+            if status is not None:
+                if now >= drain_until:
+                    break
+                timeout = drain_until - now
+            elif self.health_cfg is not None:
+                due = (
+                    self.probe.deadline
+                    if self.probe
+                    else next_probe_at(self.health_cfg, started, last_probe_end)
+                )
+                timeout = max(0.0, due - now)
+            self._poll_once(timeout)
+            if status is None and self.init_pid in self.exited:
+                raw = self.exited.pop(self.init_pid)
+                if launching:
+                    launching = False
+                    adopted = self._adopt() if raw == 0 else None
+                    if adopted is None:
+                        return raw or 1 << 8, True
+                    self.init_pid = adopted
+                    self._state("running", started_ns)
+                    if adopted in self.exited:
+                        status = self.exited.pop(adopted)
+                else:
+                    status = raw
+                if status is not None:
+                    drain_until = time.monotonic() + DRAIN_AFTER_EXIT
+                    self._kill_probe()
+            if status is None and health is not None and self.health_cfg is not None:
+                result = self._tick_probe(started, last_probe_end)
+                if result is not None:
+                    last_probe_end = time.monotonic()
+                    health = apply_result(health, self.health_cfg, result, started_ns)
+                    write_json(FILES["health"], to_json(health, format_time))
+        for fd in list(self.outputs):
+            self._close_output(fd)
+        if self.stdin_fd is not None:  # a pipe, or the pty master (never closed above)
+            os.close(self.stdin_fd)
+        self.stdin_fd = None
+        return (status if status is not None else 0), False
+
+    def _poll_once(self, timeout: float | None) -> None:
+        poller = select.poll()
+        poller.register(self.sig_r, select.POLLIN)
+        poller.register(self.attach.listener.fileno(), select.POLLIN)
+        for fd in self.outputs:
+            poller.register(fd, select.POLLIN)
+        for fd in self.attach.clients:
+            poller.register(
+                fd, select.POLLIN | (select.POLLOUT if self.attach.wants_write(fd) else 0)
+            )
+        if self.stdin_fd is not None and self.stdin_buf:
+            if self.stdin_fd in self.outputs:
+                poller.modify(self.stdin_fd, select.POLLIN | select.POLLOUT)
+            else:
+                poller.register(self.stdin_fd, select.POLLOUT)
+        if self.probe is not None and self.probe.fd >= 0:
+            poller.register(self.probe.fd, select.POLLIN)
+        ms = None if timeout is None else int(timeout * 1000) + 1
+        for fd, ev in poller.poll(ms):
+            if fd == self.sig_r:
+                try:
+                    while os.read(self.sig_r, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+                self._reap()
+                continue
+            if fd == self.attach.listener.fileno():
+                self.attach.accept()
+                continue
+            if fd in self.attach.clients:
+                self._on_client(fd, ev)
+                continue
+            if fd in self.outputs and ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                self._on_output(fd)
+            if fd == self.stdin_fd and ev & select.POLLOUT:
+                self._flush_stdin()
+            if self.probe is not None and fd == self.probe.fd:
+                self._on_probe_output()
+        self._reap()
+
+    def _on_output(self, fd: int) -> None:
+        try:
+            data = os.read(fd, CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: the pty's last slave closed
+            data = b""
+        if not data:
+            self._close_output(fd)
+            return
+        stream = self.outputs[fd]
+        if self.log:
+            self.log.write(stream, data)
+        self.attach.broadcast(stream, data)
+
+    def _close_output(self, fd: int) -> None:
+        self.outputs.pop(fd, None)
+        if fd != self.stdin_fd:
+            os.close(fd)
+
+    def _on_client(self, fd: int, ev: int) -> None:
+        if ev & select.POLLOUT:
+            self.attach.flush(fd)
+        if (
+            not ev & (select.POLLIN | select.POLLHUP | select.POLLERR)
+            or fd not in self.attach.clients
+        ):
+            return
+        data = self.attach.receive(fd)
+        if data is None:
+            if self.cfg.stdin_once and self.stdin_fd is not None and not self.cfg.tty:
+                self._flush_stdin()
+                os.close(self.stdin_fd)
+                self.stdin_fd = None
+            return
+        if data and self.stdin_fd is not None and len(self.stdin_buf) < (1 << 20):
+            self.stdin_buf += data
+            self._flush_stdin()
+
+    def _flush_stdin(self) -> None:
+        if self.stdin_fd is None or not self.stdin_buf:
+            return
+        try:
+            written = os.write(self.stdin_fd, self.stdin_buf)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.stdin_buf.clear()
+            return
+        del self.stdin_buf[:written]
+
+    # -- health probes -----------------------------------------------------------------------
+
+    def _tick_probe(self, started: float, last_end: float | None) -> ProbeResult | None:
+        assert self.health_cfg is not None
+        now = time.monotonic()
+        probe = self.probe
+        if probe is None:
+            if now < next_probe_at(self.health_cfg, started, last_end):
+                return None
+            start_ns = time.time_ns()
+            try:
+                child = spawn(self.health_cfg.test, merge_stderr=True)
+            except OSError as exc:
+                return ProbeResult(
+                    start_ns, time.time_ns(), 127 if exc.errno == errno.ENOENT else 126, str(exc)
+                )
+            self.probe = _Probe(child, start_ns, now + self.health_cfg.timeout)
+            return None
+        if probe.child.pid in self.exited:
+            self._on_probe_output()
+            status = self.exited.pop(probe.child.pid)
+            self._close_probe()
+            return ProbeResult(
+                probe.start_ns,
+                time.time_ns(),
+                exit_code_of(status),
+                probe.output.decode("utf-8", "replace"),
+            )
+        if now >= probe.deadline:
+            self._kill_probe()
+            return ProbeResult(
+                probe.start_ns, time.time_ns(), -1, timeout_message(self.health_cfg.timeout)
+            )
+        return None
+
+    def _on_probe_output(self) -> None:
+        probe = self.probe
+        if probe is None or probe.fd < 0:
+            return
+        try:
+            data = os.read(probe.fd, CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:
+            os.close(probe.fd)
+            probe.fd = -1
+            return
+        room = PROBE_OUTPUT - len(probe.output)
+        if room > 0:
+            probe.output += data[:room]
+
+    def _close_probe(self) -> None:
+        if self.probe is not None and self.probe.fd >= 0:
+            os.close(self.probe.fd)
+        self.probe = None
+
+    def _kill_probe(self) -> None:
+        probe = self.probe
+        if probe is None:
+            return
+        try:
+            os.killpg(probe.child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if self.exited.pop(probe.child.pid, None) is None:
+            self.abandoned.add(probe.child.pid)
+        self._close_probe()
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    def _sleep(self, seconds: float) -> bool:
+        """Back off before a restart, serving attach; False if a stop came meanwhile."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self._poll_once(left)
+            if self._stop_requested():
+                return False
+        return not self._stop_requested()
+
+    def _wait_for_attach(self) -> None:
+        end = time.monotonic() + WAIT_ATTACH
+        while not self.attach.accepted and (left := end - time.monotonic()) > 0:
+            self._poll_once(left)
+
+    def _record_exit(self, code: int, started_ns: int, oom: bool, error: str = "") -> None:
+        write_json(
+            FILES["exit"],
+            {
+                "exit_code": code,
+                "oom_killed": oom,
+                "started_at": format_time(started_ns),
+                "finished_at": format_time(time.time_ns()),
+                "restart_count": self.restart_count,
+                "pid": self.init_pid,
+                "error": error,
+            },
+        )

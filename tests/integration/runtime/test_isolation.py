@@ -1,0 +1,109 @@
+"""What a process run by an OCI runtime sees of itself; the same tests for builtin and runc."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import Runtime
+
+pytestmark = pytest.mark.root
+
+DOCKER_CAPS = "00000000a80425fb"
+
+
+def _status(out: str, key: str) -> str:
+    return next(line.split()[1] for line in out.splitlines() if line.startswith(key + ":"))
+
+
+def test_process_is_pid1_with_own_hostname_and_only_loopback(
+    runtime: Runtime, make_bundle: Callable[..., Path]
+) -> None:
+    bundle = make_bundle("iso", "sh", "-c", "echo $$; hostname; ls /sys/class/net")
+    out = runtime.run(bundle, "iso")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "box", "lo"]
+
+
+def test_capabilities_are_dockers_default_set_and_seccomp_is_on(
+    runtime: Runtime, make_bundle: Callable[..., Path]
+) -> None:
+    bundle = make_bundle("caps", "cat", "/proc/self/status")
+    out = runtime.run(bundle, "caps")
+    assert out.returncode == 0, out.stderr
+    for key in ("CapEff", "CapPrm", "CapBnd"):
+        assert _status(out.stdout, key) == DOCKER_CAPS, key
+    assert _status(out.stdout, "NoNewPrivs") == "0"
+    assert _status(out.stdout, "Seccomp") == "2"
+
+
+def test_seccomp_denies_what_docker_denies(
+    runtime: Runtime, make_bundle: Callable[..., Path]
+) -> None:
+    # With CAP_SYS_ADMIN, Docker's profile allows mount; a profile that denies it wins over
+    # the capability, so the filter (not the capability set) is what refused it.
+    bundle = make_bundle(
+        "sec", "sh", "-c", "mount -t tmpfs t /tmp && echo mounted", cap_add=("SYS_ADMIN",)
+    )
+    out = runtime.run(bundle, "sec")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "mounted"
+    denied = make_bundle("sec2", "sh", "-c", "mount -t tmpfs t /tmp", cap_add=("SYS_ADMIN",),
+                         seccomp={"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                             {"names": ["mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]})  # fmt: skip
+    out = runtime.run(denied, "sec2")
+    assert out.returncode != 0
+    assert "Operation not permitted" in out.stderr or "permission" in out.stderr.lower()
+
+
+def test_masked_and_readonly_paths(runtime: Runtime, make_bundle: Callable[..., Path]) -> None:
+    assert Path("/proc/timer_list").read_bytes(), "the host's file must not be empty"
+    script = (
+        "echo size=$(cat /proc/timer_list | wc -c); "
+        "touch /sys/x 2>/dev/null || echo sys-ro; "
+        "echo x > /proc/sys/kernel/hostname 2>/dev/null || echo procsys-ro; "
+        "ls /sys/firmware | wc -l"
+    )
+    out = runtime.run(make_bundle("mask", "sh", "-c", script), "mask")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["size=0", "sys-ro", "procsys-ro", "0"]
+
+
+def test_user_applies_and_drops_capabilities(
+    runtime: Runtime, make_bundle: Callable[..., Path]
+) -> None:
+    bundle = make_bundle(
+        "user", "sh", "-c", "id -u; id -G; grep CapEff /proc/self/status",
+        uid=1000, gid=1000, additional_gids=(10, 20),
+    )  # fmt: skip
+    out = runtime.run(bundle, "user")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "1000"
+    assert sorted(lines[1].split()) == ["10", "1000", "20"]
+    assert lines[2].split()[1] == "0000000000000000"
+
+
+def test_exit_code_propagates(runtime: Runtime, make_bundle: Callable[..., Path]) -> None:
+    out = runtime.run(make_bundle("exit", "sh", "-c", "exit 3"), "exit")
+    assert out.returncode == 3
+
+
+def test_env_cwd_and_readonly_rootfs(runtime: Runtime, make_bundle: Callable[..., Path]) -> None:
+    bundle = make_bundle(
+        "env", "sh", "-c", "echo $GREETING; pwd; touch /x 2>/dev/null || echo rootfs-ro",
+        env=("PATH=/bin", "GREETING=hello"), cwd="/tmp", rootfs_readonly=True,
+    )  # fmt: skip
+    out = runtime.run(bundle, "env")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["hello", "/tmp", "rootfs-ro"]
+
+
+def test_missing_command_fails_at_create(
+    runtime: Runtime, make_bundle: Callable[..., Path]
+) -> None:
+    out = runtime.run(make_bundle("nocmd", "no-such-command"), "nocmd")
+    assert out.returncode != 0
+    assert "no-such-command" in out.stderr

@@ -1,0 +1,56 @@
+"""How pull and push progress looks on a terminal-less stdout (and the bar Docker draws)."""
+
+import io
+
+from dockyard.cli.registry import PlainView, format_line, human_size, progress_bar
+from dockyard.registry.progress import Progress, short_id
+
+
+def test_sizes_like_docker():
+    assert human_size(0) == "0B"
+    assert human_size(770_900) == "770.9kB"
+    assert human_size(2_152_000) == "2.152MB"
+    assert human_size(40_000_000) == "40MB"
+
+
+def test_progress_bar_like_docker():
+    assert (
+        progress_bar(12_000_000, 40_000_000) == "[" + "=" * 15 + ">" + " " * 35 + "]     12MB/40MB"
+    )
+    assert progress_bar(40_000_000, 40_000_000) == "[" + "=" * 50 + ">]     40MB/40MB"
+    assert progress_bar(None, None) == ""
+    assert progress_bar(5000, None) == "     5kB"
+
+
+def test_format_line():
+    layer = short_id("sha256:a46fbb00284b" + "0" * 52)
+    assert layer == "a46fbb00284b"
+    assert format_line(Progress("Pull complete", layer)) == "a46fbb00284b: Pull complete"
+    line = format_line(Progress("Downloading", layer, 1_000_000, 2_000_000))
+    assert line.startswith("a46fbb00284b: Downloading [" + "=" * 25 + ">")
+    assert line.endswith("1MB/2MB")
+    assert format_line(Progress("Digest: sha256:abc")) == "Digest: sha256:abc"
+
+
+def test_plain_view_prints_each_status_change_once():
+    out = io.StringIO()
+    view = PlainView(out)
+    events = [
+        Progress("latest: Pulling from library/busybox"),
+        Progress("Pulling fs layer", "aaa"),
+        Progress("Downloading", "aaa", 1, 10),
+        Progress("Downloading", "aaa", 5, 10),
+        Progress("Download complete", "aaa"),
+        Progress("Pull complete", "aaa"),
+        Progress("Digest: sha256:abc"),
+    ]
+    for e in events:
+        view(e)
+    assert out.getvalue().splitlines() == [
+        "latest: Pulling from library/busybox",
+        "aaa: Pulling fs layer",
+        "aaa: Downloading",
+        "aaa: Download complete",
+        "aaa: Pull complete",
+        "Digest: sha256:abc",
+    ]

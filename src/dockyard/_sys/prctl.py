@@ -19,10 +19,13 @@ __all__ = [
     "set_keepcaps",
     "set_no_new_privs",
     "set_pdeathsig",
+    "set_seccomp_filter",
 ]
 
 PR_SET_PDEATHSIG = 1
 PR_SET_KEEPCAPS = 8
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 PR_CAPBSET_READ = 23
 PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
@@ -82,3 +85,11 @@ def set_child_subreaper(on: bool = True) -> None:
 def set_pdeathsig(sig: int) -> None:
     """Deliver *sig* to the caller when its parent thread dies. Raises OSError."""
     _prctl(PR_SET_PDEATHSIG, sig, what="prctl(PR_SET_PDEATHSIG)")
+
+
+def set_seccomp_filter(fprog_address: int) -> None:
+    """Install the seccomp filter whose ``struct sock_fprog`` is at *fprog_address*.
+
+    Without no_new_privs this needs CAP_SYS_ADMIN. Raises OSError (EACCES, EINVAL).
+    """
+    _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog_address, what="prctl(PR_SET_SECCOMP)")

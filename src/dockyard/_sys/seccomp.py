@@ -1,9 +1,12 @@
-"""Seccomp filters through libseccomp (``libseccomp.so.2`` via ctypes).
+"""Seccomp filters: compiled by libseccomp (``libseccomp.so.2`` via ctypes), loaded by prctl.
 
-``load(profile)`` compiles the ``linux.seccomp`` section of an OCI runtime spec and installs it
-on the calling thread. Deciding *when* to load it (just before exec) is the runtime's business.
-libseccomp reports errors as negative errno return values; they become ``OSError`` here.
-Imports only the standard library (layer L1).
+``compile_bpf(profile)`` turns the ``linux.seccomp`` section of an OCI runtime spec into a
+classic BPF program (bytes); ``load_bpf(program)`` installs one on the calling thread. The two
+are apart because compiling costs ~20 ms and loading microseconds: the runtime compiles once
+per distinct profile (and caches the bytes), and the init only loads. Deciding *when* to load
+(just before exec) is the runtime's business. libseccomp reports errors as negative errno
+return values; they become ``OSError`` here. Imports only the standard library and
+``dockyard._sys.libc`` (layer L1).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import errno
 import os
 from typing import Any
 
-__all__ = ["ACTIONS", "action_value", "load"]
+__all__ = ["ACTIONS", "action_value", "compile_bpf", "load", "load_bpf"]
 
 _ALLOW = 0x7FFF0000
 
@@ -74,6 +77,7 @@ def _library() -> Any:
         lib.seccomp_rule_add_array.argtypes = [vp, u32, ctypes.c_int, ctypes.c_uint, vp]
         lib.seccomp_attr_set.argtypes = [vp, ctypes.c_int, u32]
         lib.seccomp_load.argtypes = [vp]
+        lib.seccomp_export_bpf.argtypes = [vp, ctypes.c_int]
         _lib = lib
     return _lib
 
@@ -109,13 +113,11 @@ def _rules(syscall: dict[str, Any]) -> list[list[_ArgCmp]]:
     return [[c] for c in cmps]
 
 
-def load(profile: dict[str, Any]) -> None:
-    """Compile and install the OCI ``linux.seccomp`` *profile* on the calling thread.
+def compile_bpf(profile: dict[str, Any]) -> bytes:
+    """The BPF program (an array of ``struct sock_filter``) for OCI ``linux.seccomp`` *profile*.
 
-    Syscall names unknown to this kernel/architecture are skipped, as runc does. The filter
-    does not set no_new_privs by itself (the spec's ``noNewPrivileges`` decides); without it,
-    loading needs CAP_SYS_ADMIN. Raises OSError (ENOSYS when libseccomp is missing) and
-    ValueError for an unknown action or operator.
+    Syscall names unknown to this architecture are skipped, as runc does. Raises OSError
+    (ENOSYS when libseccomp is missing) and ValueError for an unknown action or operator.
     """
     lib = _library()
     default_errno = profile.get("defaultErrnoRet")
@@ -143,6 +145,39 @@ def load(profile: dict[str, Any]) -> None:
                     array = (_ArgCmp * len(cmps))(*cmps) if cmps else None
                     rc = lib.seccomp_rule_add_array(ctx, action, nr, len(cmps), array)
                     _check(rc, f"rule {name}")
-        _check(lib.seccomp_load(ctx), "load")
+        fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+        try:
+            _check(lib.seccomp_export_bpf(ctx, fd), "export")
+            os.lseek(fd, 0, os.SEEK_SET)
+            chunks = []
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
     finally:
         lib.seccomp_release(ctx)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def load_bpf(program: bytes) -> None:
+    """Install BPF *program* (from ``compile_bpf``) on the calling thread.
+
+    Without no_new_privs this needs CAP_SYS_ADMIN. Raises OSError (EACCES without it,
+    EINVAL for a malformed program).
+    """
+    from dockyard._sys import prctl
+
+    if not program or len(program) % 8:
+        raise OSError(errno.EINVAL, "seccomp: empty or malformed BPF program")
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
+    prctl.set_seccomp_filter(ctypes.addressof(fprog))
+
+
+def load(profile: dict[str, Any]) -> None:
+    """Compile *profile* and install it on the calling thread. Raises as both steps do."""
+    load_bpf(compile_bpf(profile))

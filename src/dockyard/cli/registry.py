@@ -19,32 +19,19 @@ import click
 
 from dockyard import errors
 from dockyard.cli._context import engine
-from dockyard.registry.progress import Progress, ProgressFn, ignore
+from dockyard.registry.progress import Progress, ProgressFn, human_size, ignore, progress_bar
 
-__all__ = ["login_cmd", "logout_cmd", "progress_bar", "pull_cmd", "push_cmd"]
-
-_BAR_WIDTH = 50
-_UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
-
-
-def human_size(size: float) -> str:
-    """Docker's sizes: decimal units, four significant digits (``2.152MB``, ``770.9kB``)."""
-    i = 0
-    while size >= 1000 and i < len(_UNITS) - 1:
-        size /= 1000
-        i += 1
-    return f"{size:.4g}{_UNITS[i]}"
-
-
-def progress_bar(current: int | None, total: int | None) -> str:
-    """``[=====>      ]  12.3MB/40MB`` as Docker draws it; just the count when the total is unknown."""
-    if current is None:
-        return ""
-    if not total or current > total:
-        return f"{human_size(current):>8}"
-    filled = min(int(current / total * 100) // 2, _BAR_WIDTH)
-    box = "[" + "=" * filled + ">" + " " * (_BAR_WIDTH - filled) + "] "
-    return f"{box}{human_size(current):>8}/{human_size(total)}"
+__all__ = [
+    "LiveView",
+    "PlainView",
+    "format_line",
+    "human_size",
+    "login_cmd",
+    "logout_cmd",
+    "progress_bar",
+    "pull_cmd",
+    "push_cmd",
+]
 
 
 def format_line(event: Progress) -> str:
@@ -90,7 +77,8 @@ class LiveView:
     def _render(self) -> Any:
         from rich.text import Text
 
-        return Text("\n".join(format_line(e) for e in self._layers.values()))
+        lines = "\n".join(format_line(e) for e in self._layers.values())
+        return Text(lines, no_wrap=True, overflow="crop")
 
     def _freeze(self) -> None:
         if self._live is not None:
@@ -105,7 +93,7 @@ class LiveView:
         with self._lock:
             if event.id is None:
                 self._freeze()
-                self._console.print(event.status, markup=False)
+                self._console.print(event.status, markup=False, soft_wrap=True)
                 return
             self._layers[event.id] = event
             if self._live is None:

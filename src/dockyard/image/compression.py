@@ -107,14 +107,17 @@ def read_errors(what: str) -> Iterator[None]:
     import zstandard
     from isal import isal_zlib
 
+    isal_error = cast(type[BaseException], isal_zlib.error)
     try:
         yield
-    except (EOFError, zlib.error, isal_zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as exc:
+    except (EOFError, zlib.error, isal_error, gzip.BadGzipFile, zstandard.ZstdError) as exc:
         raise errors.InvalidArgument(f"{what}: corrupt compressed data: {exc}") from exc
 
 
 @contextmanager
-def compressed_writer(out: BinaryIO, compression: Compression, level: int = 1) -> Iterator[BinaryIO]:
+def compressed_writer(
+    out: BinaryIO, compression: Compression, level: int = 1
+) -> Iterator[BinaryIO]:
     """A writer that compresses into *out*; the stream is finished (not closed) on exit.
 
     gzip levels 0-3 map to isa-l's levels (its best is 3; 4-9 are clamped), zstd takes its own

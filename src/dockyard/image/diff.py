@@ -10,6 +10,9 @@ container or a build step changed) into an OCI layer tar:
 
 ``write_tree(root, out)`` writes a tree as it is (``docker export``): no whiteout conversion.
 
+Neither descends into a directory on another filesystem (a mount point inside the tree, like
+``/proc`` in a running container's root): the directory itself is archived, empty.
+
 Both are deterministic: entries in sorted byte order of their names, numeric uid/gid only (no
 user or group names), mtimes as whole seconds, PAX format, no atime/ctime. The same tree gives
 the same bytes, hence the same diff id, which both return (sha256 of the tar they wrote).
@@ -85,6 +88,7 @@ class _Archiver:
         self.root = root
         self.overlay = overlay
         self.links: dict[tuple[int, int], str] = {}
+        self.root_dev = os.stat(root).st_dev
 
     def walk(self, directory: bytes, prefix: bytes) -> None:
         """Archive the children of *directory* (named ``prefix + name``), sorted, depth first."""
@@ -98,7 +102,8 @@ class _Archiver:
             if stat.S_ISDIR(st.st_mode):
                 if self.overlay and _xattr(path, OPAQUE_XATTR) == b"y":
                     self.add_whiteout(name + b"/" + WHITEOUT_OPAQUE.encode(), st)
-                self.walk(path, name + b"/")
+                if st.st_dev == self.root_dev:  # never descend into another mount (/proc...)
+                    self.walk(path, name + b"/")
 
     def add(self, path: bytes, name: bytes, st: os.stat_result) -> None:
         mode = st.st_mode

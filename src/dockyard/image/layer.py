@@ -34,7 +34,9 @@ Why it is built this way:
   chunks; the decompression and hashing run in native code.
 
 The diff id returned is the sha256 of the *uncompressed* tar stream, trailing padding included,
-so callers can check it against the image config's ``rootfs.diff_ids``.
+so callers can check it against the image config's ``rootfs.diff_ids``. That check is also what
+catches a truncated archive: like tar, the reader takes a stream that ends between two entries
+for the end of the archive. An empty stream or one of zero blocks is an empty layer.
 
 Imports only the standard library, ``dockyard.errors``, ``dockyard.image.compression``.
 Must not import ``snapshot/``, ``runtime/`` or anything above L3.
@@ -102,8 +104,27 @@ class _HashingReader:
             pass
 
 
-def apply_layer(stream: BinaryIO, dest: Path) -> AppliedLayer:
+class _Unread:
+    """Gives *head* back before reading on from *inner* (a one-block peek)."""
+
+    def __init__(self, head: bytes, inner: _HashingReader) -> None:
+        self._head = head
+        self._inner = inner
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            if 0 <= size < len(head):
+                head, self._head = head[:size], head[size:]
+            return head
+        return self._inner.read(size)
+
+
+def apply_layer(stream: BinaryIO, dest: Path, *, convert_whiteouts: bool = True) -> AppliedLayer:
     """Apply the layer tar read from *stream* (plain, gzip or zstd) into the directory *dest*.
+
+    With ``convert_whiteouts=False`` the archive is extracted as a plain tar (``ADD`` of a local
+    tarball): ``.wh.*`` entries are ordinary files. The safety rules are the same.
 
     Raises InvalidArgument for a hostile or malformed archive (naming the entry), NotFound if
     *dest* is not a directory, PermissionDenied when an entry needs privileges we lack (device
@@ -117,6 +138,7 @@ def apply_layer(stream: BinaryIO, dest: Path) -> AppliedLayer:
     kind, reader = compression.decompressed(stream)
     hashing = _HashingReader(reader)
     tree = _Tree(root_fd)
+    tree.convert_whiteouts = convert_whiteouts
     try:
         with compression.read_errors(f"layer for {dest}"):
             try:
@@ -137,7 +159,10 @@ def apply_layer(stream: BinaryIO, dest: Path) -> AppliedLayer:
 def _apply_entries(reader: _HashingReader, tree: _Tree) -> int:
     size = 0
     dirs: dict[tuple[str, ...], tarfile.TarInfo] = {}  # the last entry for a path wins
-    with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
+    head = reader.read(512)
+    if not head.strip(b"\0"):
+        return 0  # an empty layer (Docker's is 1024 zero bytes; tarfile calls it invalid)
+    with tarfile.open(fileobj=_Unread(head, reader), mode="r|") as tar:  # type: ignore[call-overload]
         for member in tar:
             tar.members.clear()  # stream mode: keep memory flat on huge layers
             parts = split_name(member.name)
@@ -165,6 +190,8 @@ def _os_error(name: str, exc: OSError) -> errors.DockyardError:
     message = f"applying layer entry {name!r}: {exc.strerror or exc}"
     if exc.errno in (1, 13):  # EPERM, EACCES
         return errors.PermissionDenied(message)
+    if exc.errno == 36:  # ENAMETOOLONG: the archive's fault
+        return errors.InvalidArgument(message)
     return errors.DockyardError(message)
 
 
@@ -178,10 +205,12 @@ def split_name(name: str) -> list[str]:
     return parts
 
 
-def _apply_one(tar: tarfile.TarFile, member: tarfile.TarInfo, parts: list[str], tree: _Tree) -> bool:
+def _apply_one(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, parts: list[str], tree: _Tree
+) -> bool:
     """Apply one entry; True when it is a directory whose metadata waits for the end."""
     base = parts[-1]
-    if base.startswith(WHITEOUT_PREFIX):
+    if tree.convert_whiteouts and base.startswith(WHITEOUT_PREFIX):
         _apply_whiteout(member, parts, tree)
         return False
     pfd = tree.parent(parts, member.name)
@@ -246,7 +275,9 @@ def _apply_whiteout(member: tarfile.TarInfo, parts: list[str], tree: _Tree) -> N
 
 
 def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, base: str, pfd: int) -> None:
-    fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=pfd)
+    fd = os.open(
+        base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=pfd
+    )
     try:
         src = tar.extractfile(member)
         if src is not None and member.size:
@@ -338,6 +369,7 @@ class _Tree:
     def __init__(self, root_fd: int) -> None:
         self.root_fd = root_fd
         self._cached: tuple[tuple[str, ...], int] | None = None
+        self.convert_whiteouts = True
 
     def close(self) -> None:
         self.invalidate()
@@ -429,7 +461,9 @@ class _Tree:
         except errors.InvalidArgument:
             return  # replaced or removed by a later entry
         try:
-            fd = os.open(parts[-1], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+            fd = os.open(
+                parts[-1], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd
+            )
         except OSError:
             return  # no longer a directory
         finally:

@@ -148,16 +148,14 @@ def pull_all_tags(job: PullJob, ref: Reference) -> list[PullResult]:
     if ref.tag is not None or ref.digest is not None:
         raise errors.InvalidArgument("tag can't be used with --all-tags/-a")
     repo = ref.repository()
-    client, tags = job.clients[-1], []
-    for candidate in job.clients:
+    tags: list[str] = []
+    for client in job.clients:
         try:
-            tags = _guard(repo, lambda c=candidate: c.list_tags(repo.path))  # type: ignore[misc]
-            client = candidate
+            tags = _guard(repo, lambda c=client: c.list_tags(repo.path))  # type: ignore[misc]
             break
         except (errors.Unavailable, errors.NotFound):
-            if not candidate.endpoint.mirror:
+            if not client.endpoint.mirror:
                 raise
-    del client
     if not tags:
         raise errors.NotFound(f"no tags found for {repo.familiar()}")
     return [pull(job, repo.with_tag(tag)) for tag in sorted(tags)]

@@ -59,6 +59,7 @@ def run_in_netns(path: str, fn: Callable[[], T]) -> T:
 
     Raises NotFound when *path* does not exist, and whatever *fn* raises.
     """
+
     def entered() -> T:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -79,6 +80,7 @@ def new_netns() -> int:
     Its path for ``run_in_netns`` is ``/proc/<pid>/fd/<fd>``. Raises PermissionDenied
     without CAP_SYS_ADMIN.
     """
+
     def make() -> int:
         try:
             call(libc.unshare, CLONE_NEWNET, what="unshare(CLONE_NEWNET)")

@@ -63,8 +63,9 @@ class NameTable:
         return self._current().get(name.lower().rstrip("."))
 
     def reverse(self, ip: str) -> str | None:
-        """The first name that has address *ip*, or None."""
-        for name, ips in sorted(self._current().items()):
+        """The first name (in the table's order: a container's name comes before its
+        aliases) that has address *ip*, or None."""
+        for name, ips in self._current().items():
             if ip in ips:
                 return name
         return None
@@ -171,7 +172,6 @@ class DnsServer:
 
     def answer(self, data: bytes, tcp: bool) -> bytes | None:
         """The reply to one query: local answer, upstream answer, or an error reply."""
-        import sys, time; print("ANSWER", time.time(), data[12:30], file=sys.stderr)
         try:
             q = dnswire.parse_question(data)
         except ValueError:
@@ -211,8 +211,7 @@ class DnsServer:
                     reply, _ = s.recvfrom(65535)
                     if reply[:2] == data[:2]:
                         return reply
-            except (OSError, ValueError) as exc:
-                import sys; print("FORWARD FAIL", host, port, repr(exc), file=sys.stderr)
+            except (OSError, ValueError):
                 continue
         return None
 

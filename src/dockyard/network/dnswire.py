@@ -94,8 +94,10 @@ def parse_question(data: bytes) -> Question:
 
 def build_query(ident: int, name: str, qtype: int) -> bytes:
     """A recursive query for *name* (used by tests and health checks)."""
-    return _HEADER.pack(ident, 0x0100, 1, 0, 0, 0) + encode_name(name) + struct.pack(
-        "!HH", qtype, CLASS_IN
+    return (
+        _HEADER.pack(ident, 0x0100, 1, 0, 0, 0)
+        + encode_name(name)
+        + struct.pack("!HH", qtype, CLASS_IN)
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Network
@@ -49,8 +50,16 @@ def _netlink(what: str) -> Iterator[Any]:
 
 
 def _index(ipr: Any, name: str) -> int | None:
-    found = ipr.link_lookup(ifname=name)
-    return int(found[0]) if found else None
+    """The index of link *name* in the calling thread's namespace, or None.
+
+    ``if_nametoindex`` asks the kernel for one name (an ioctl on a socket of the calling
+    thread's namespace); pyroute2's ``link_lookup`` dumps every link, which grows with the
+    number of containers.
+    """
+    try:
+        return socket.if_nametoindex(name)
+    except OSError:
+        return None
 
 
 def _write_sysctl(path: str, value: str) -> None:
@@ -69,9 +78,7 @@ def host_subnets() -> list[IPv4Network]:
     found: list[IPv4Network] = []
     with _netlink("cannot list host addresses") as ipr:
         for msg in ipr.get_addr(family=AF_INET):
-            found.append(
-                IPv4Network(f"{msg.get('IFA_ADDRESS')}/{msg['prefixlen']}", strict=False)
-            )
+            found.append(IPv4Network(f"{msg.get('IFA_ADDRESS')}/{msg['prefixlen']}", strict=False))
         for msg in ipr.get_routes(family=AF_INET, table=254):
             dst = msg.get("RTA_DST")
             if dst and msg["dst_len"] > 0:
@@ -96,7 +103,10 @@ def ensure_bridge(name: str, gateway: str, prefix: int) -> None:
     with _netlink(f"cannot create bridge {name}") as ipr:
         index = _index(ipr, name)
         if index is None:
-            ipr.link("add", ifname=name, kind="bridge")
+            # A fixed MAC: otherwise the bridge takes its lowest port's, changing it under
+            # the containers' ARP caches as containers come and go.
+            mac = "02:42:" + ":".join(f"{b:02x}" for b in os.urandom(4))
+            ipr.link("add", ifname=name, kind="bridge", address=mac)
             index = _index(ipr, name)
         elif ipr.get_links(index)[0].get(("linkinfo", "kind")) != "bridge":
             raise errors.AlreadyExists(f"link {name} exists and is not a bridge")
@@ -126,9 +136,7 @@ def remove_link(name: str) -> bool:
 remove_bridge = remove_link
 
 
-def _configure_peer(
-    tmp_name: str, ip: str, prefix: int, gateway: str | None
-) -> Callable[[], str]:
+def _configure_peer(tmp_name: str, ip: str, prefix: int, gateway: str | None) -> Callable[[], str]:
     def inside() -> str:
         with _netlink(f"cannot configure {tmp_name} in the container") as ipr:
             names = {link.get("IFLA_IFNAME") for link in ipr.get_links()}

@@ -12,6 +12,7 @@ netns file) and returns data; never imports runtime/, image/ or volume/.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 
@@ -25,6 +26,8 @@ from dockyard.network.publish import HostPorts, plan_ports
 from dockyard.network.store import NetworkState, StateFile
 
 __all__ = ["NetworkManager"]
+
+log = logging.getLogger(__name__)
 
 
 def _default_links() -> LinkDriver:
@@ -92,7 +95,8 @@ class NetworkManager:
     def ports(self, container_id: str | None = None) -> list[PortMapping]:
         """The published ports of *container_id*, or of every container."""
         return [
-            p for p in self.state.read().ports
+            p
+            for p in self.state.read().ports
             if container_id is None or p.container_id == container_id
         ]
 
@@ -197,6 +201,8 @@ class NetworkManager:
                     self._drop_network(state, net)
 
     def _drop_network(self, state: NetworkState, net: NetworkRecord) -> None:
+        if self.registry is not None:
+            self.registry.network_removed(net)
         del state.networks[net.id]
         state.ports = [p for p in state.ports if p.network_id != net.id]
         self.links.remove_link(net.bridge)
@@ -262,7 +268,8 @@ class NetworkManager:
             return False
         before = len(state.ports)
         state.ports = [
-            p for p in state.ports
+            p
+            for p in state.ports
             if not (p.network_id == net.id and p.container_id == container_id)
         ]
         if len(state.ports) != before:
@@ -272,8 +279,13 @@ class NetworkManager:
         return True
 
     def _names_changed(self, state: NetworkState, net: NetworkRecord) -> None:
-        if self.registry is not None and not net.default:
+        """Tell the registry; a DNS failure must not undo the link work, so it is logged."""
+        if self.registry is None or net.default:
+            return
+        try:
             self.registry.names_changed(net, names_of(state, net))
+        except errors.DockyardError as exc:
+            log.warning("DNS for network %s not updated: %s", net.name, exc)
 
     # -- ports -------------------------------------------------------------------------
 

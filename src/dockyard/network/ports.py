@@ -109,8 +109,9 @@ def parse_port_spec(raw: str) -> list[PortRequest]:
     if end == start:
         return [PortRequest(start, proto, ip, host_start, host_end)]
     return [
-        PortRequest(port, proto, ip, host_start + i, host_start + i) if host_start else
-        PortRequest(port, proto, ip)
+        PortRequest(port, proto, ip, host_start + i, host_start + i)
+        if host_start
+        else PortRequest(port, proto, ip)
         for i, port in enumerate(range(start, end + 1))
     ]
 

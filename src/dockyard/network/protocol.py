@@ -78,5 +78,4 @@ class PortProbe(Protocol):
 class NameRegistry(Protocol):
     """Told the names of a user network whenever its endpoints change (feeds the DNS)."""
 
-    def names_changed(self, network: NetworkRecord, names: Mapping[str, Sequence[str]]) -> None:
-        ...
+    def names_changed(self, network: NetworkRecord, names: Mapping[str, Sequence[str]]) -> None: ...

@@ -42,8 +42,9 @@ class HostPorts:
 
 def _clashes(existing: Sequence[PortMapping], proto: str, host_ip: str, port: int) -> bool:
     return any(
-        m.proto == proto and m.host_port == port and (not m.host_ip or not host_ip or
-                                                      m.host_ip == host_ip)
+        m.proto == proto
+        and m.host_port == port
+        and (not m.host_ip or not host_ip or m.host_ip == host_ip)
         for m in existing
     )
 
@@ -59,8 +60,9 @@ def plan_ports(
     Raises InvalidArgument for a malformed spec, Conflict (``port is already allocated``) when
     a requested host port is taken by Dockyard or by a socket on the host.
     """
-    parsed = [r for req in requests for r in (parse_port_spec(req) if isinstance(req, str)
-                                              else [req])]
+    parsed = [
+        r for req in requests for r in (parse_port_spec(req) if isinstance(req, str) else [req])
+    ]
     planned: list[PortMapping] = []
     ephemeral = probe.ephemeral_range()
     for req in parsed:

@@ -355,6 +355,10 @@ class RegistryClient:
                         if not chunk:
                             continue
                     sink.write(chunk)
+                    if size is not None and sink.offset > size:
+                        raise errors.DigestMismatch(
+                            f"{what}: registry sent more than the announced {size} bytes"
+                        )
                     if on_bytes is not None:
                         on_bytes(len(chunk))
                 complete = size is None or sink.offset >= size

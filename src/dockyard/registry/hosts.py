@@ -80,10 +80,13 @@ def _is_loopback(host: str) -> bool:
 
 @dataclass(frozen=True)
 class RegistryConfig:
-    """Insecure registries (``host[:port]`` or CIDR) and docker.io mirrors (URLs)."""
+    """Insecure registries (``host[:port]`` or CIDR), docker.io mirrors (URLs), and how many
+    blobs a pull downloads (a push uploads) at once."""
 
     insecure: tuple[str, ...] = ()
     mirrors: tuple[str, ...] = ()
+    max_concurrent_downloads: int = 3
+    max_concurrent_uploads: int = 5
 
     @classmethod
     def load(cls, root: Path | None, environ: Mapping[str, str] | None = None) -> RegistryConfig:
@@ -91,6 +94,7 @@ class RegistryConfig:
         env = os.environ if environ is None else environ
         insecure: list[str] = []
         mirrors: list[str] = []
+        limits: dict[str, int] = {}
         path = root / "daemon.json" if root is not None else None
         if path is not None and path.is_file():
             try:
@@ -99,9 +103,20 @@ class RegistryConfig:
                 raise errors.InvalidArgument(f"invalid configuration {path}: {exc}") from exc
             insecure += [str(x) for x in data.get("insecure-registries") or []]
             mirrors += [str(x) for x in data.get("registry-mirrors") or []]
+            for key in ("max-concurrent-downloads", "max-concurrent-uploads"):
+                if key in data:
+                    try:
+                        limits[key] = max(1, int(data[key]))
+                    except (TypeError, ValueError) as exc:
+                        raise errors.InvalidArgument(f"invalid {key} in {path}") from exc
         insecure += [x.strip() for x in env.get("DOCKYARD_INSECURE_REGISTRIES", "").split(",")]
         mirrors += [x.strip() for x in env.get("DOCKYARD_REGISTRY_MIRRORS", "").split(",")]
-        return cls(tuple(x for x in insecure if x), tuple(x for x in mirrors if x))
+        return cls(
+            tuple(x for x in insecure if x),
+            tuple(x for x in mirrors if x),
+            limits.get("max-concurrent-downloads", cls.max_concurrent_downloads),
+            limits.get("max-concurrent-uploads", cls.max_concurrent_uploads),
+        )
 
     def is_insecure(self, host: str) -> bool:
         """Plain HTTP for loopback and for hosts listed (by name, name:port or CIDR)."""

@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["login", "logout", "pull", "push"]
 
-DEFAULT_CONCURRENCY = 3
-
 
 def _config(engine: Engine) -> RegistryConfig:
     return RegistryConfig.load(engine.settings.root)
@@ -64,11 +62,14 @@ def pull(
     *,
     all_tags: bool = False,
     platform: str | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int | None = None,
     on_progress: ProgressFn = ignore,
     credentials: CredentialStore | None = None,
 ) -> list[PullResult]:
     """``docker pull``: one result, or one per tag with *all_tags*.
+
+    *concurrency* (layers downloaded at once) defaults to ``max-concurrent-downloads`` of
+    ``<root>/daemon.json``, else 3.
 
     Raises InvalidArgument (bad reference or platform), NotFound, PermissionDenied,
     DigestMismatch, Unavailable.
@@ -94,7 +95,7 @@ def pull(
             register=engine.images.register,
             current=current,
             platform=want,
-            concurrency=concurrency,
+            concurrency=concurrency or _config(engine).max_concurrent_downloads,
             on_progress=on_progress,
             sources=_sources(engine),
         )
@@ -132,6 +133,7 @@ def push(
             media_type=record.manifest_media_type,
             sources=_sources(engine),
             on_progress=on_progress,
+            concurrency=_config(engine).max_concurrent_uploads,
         )
 
 

@@ -39,17 +39,25 @@ def remove_tree(path: Path) -> None:
     if mounted:
         raise errors.Conflict(f"cannot remove {path}: {mounted[0]} is mounted below it")
     try:
-        shutil.rmtree(path)
-        return
-    except FileNotFoundError:
+        _rmtree(path)
         return
     except OSError:
         pass
     _unlock(path)
     try:
-        shutil.rmtree(path)
+        _rmtree(path)
     except OSError as exc:
         raise errors.DockyardError(f"cannot remove {path}: {exc}") from exc
+
+
+def _rmtree(path: Path) -> None:
+    """shutil.rmtree, where entries vanishing meanwhile (a concurrent cleanup) are fine."""
+
+    def onerror(func: object, failed: str, exc_info: tuple[type, BaseException, object]) -> None:
+        if not isinstance(exc_info[1], FileNotFoundError):
+            raise exc_info[1]
+
+    shutil.rmtree(path, onerror=onerror)
 
 
 def _unlock(top: Path) -> None:

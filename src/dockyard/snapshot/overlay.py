@@ -260,6 +260,22 @@ class OverlaySnapshotter:
         size, inodes = disk_usage(self._fs(int(row["id"])))
         return Usage(size=size, inodes=inodes)
 
+    def describe(self, key: str) -> dict[str, str]:
+        """Docker's ``GraphDriver.Data`` for *key*: its own dir as ``UpperDir``, its parents'
+        (nearest first) as ``LowerDir``, ``WorkDir``, and ``MergedDir`` (a conventional path;
+        where a container's rootfs is really mounted is the runtime's business). Raises NotFound."""
+        conn = self._db.read()
+        sid = int(self._row(conn, key)["id"])
+        parents = self._chain(conn, sid)[1:]
+        data = {
+            "UpperDir": os.fspath(self._fs(sid)),
+            "WorkDir": os.fspath(self._work(sid)),
+            "MergedDir": os.fspath(self._dir / str(sid) / "merged"),
+        }
+        if parents:
+            data["LowerDir"] = ":".join(os.fspath(self._fs(p)) for p in parents)
+        return data
+
     def walk(self) -> Iterator[Info]:
         """Every snapshot, oldest first."""
         conn = self._db.read()

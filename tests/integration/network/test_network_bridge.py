@@ -52,8 +52,11 @@ def test_same_network_connects_other_network_is_isolated(
     manager.create_network("front")
     manager.create_network("back")
     timings = []
-    for ns, net, cid, name in ((ns1, "front", "a" * 64, "one"), (ns2, "front", "b" * 64, "two"),
-                               (ns3, "back", "c" * 64, "three")):
+    for ns, net, cid, name in (
+        (ns1, "front", "a" * 64, "one"),
+        (ns2, "front", "b" * 64, "two"),
+        (ns3, "back", "c" * 64, "three"),
+    ):
         start = time.perf_counter()
         ep = manager.connect(ns, net, cid, name)
         timings.append(time.perf_counter() - start)

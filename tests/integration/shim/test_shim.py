@@ -18,9 +18,11 @@ from dockyard import errors
 from dockyard.runtime.logs import read_logs
 from dockyard.runtime.shim.client import (
     connect_attach,
+    read_exit,
     read_health,
     read_state,
     request_stop,
+    resize,
     shim_alive,
     start_shim,
     wait_exit,
@@ -206,7 +208,7 @@ def test_adopts_an_init_left_by_a_launcher(state_dir: Path) -> None:
     assert result["exit_code"] == 5
     assert result["pid"] == int(pid_file.read_text())
     assert logged(state_dir) == [("stdout", "from-init\n")]
-    assert info.shim_pid > 0
+    assert info.init_pid == result["pid"]  # start_shim reported the adopted init, not the launcher
 
 
 def test_shim_memory_stays_small(state_dir: Path) -> None:
@@ -219,3 +221,52 @@ def test_shim_memory_stays_small(state_dir: Path) -> None:
     assert pss_kib < 20 * 1024
     request_stop(str(state_dir), signal.SIGKILL)
     wait_exit(str(state_dir), 10)
+
+
+def test_resize_reaches_the_container_tty(state_dir: Path) -> None:
+    script = "trap 'stty size; exit 0' WINCH; stty size; while :; do sleep 0.05; done"
+    cfg = config(state_dir, ["/bin/sh", "-c", script], tty=True, winsize=(24, 80))
+    start_shim(str(state_dir), cfg)
+    deadline = time.monotonic() + 10
+    while not logged(state_dir):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    resize(str(state_dir), 50, 132)
+    assert wait_exit(str(state_dir), 10)["exit_code"] == 0
+    assert "".join(t for _, t in logged(state_dir)) == "24 80\r\n50 132\r\n"
+
+
+def test_terminating_the_shim_stops_the_container_without_restart(state_dir: Path) -> None:
+    info = start_shim(str(state_dir), config(state_dir, ["sleep", "30"], restart="always"))
+    os.kill(info.shim_pid, signal.SIGTERM)
+    result = wait_exit(str(state_dir), 10)
+    assert result["exit_code"] == 128 + signal.SIGTERM
+    assert result["restart_count"] == 0
+
+
+def test_failing_launcher_is_a_start_error_and_never_restarted(state_dir: Path) -> None:
+    pid_file = state_dir / "init.pid"
+    cfg = config(
+        state_dir,
+        ["/bin/sh", "-c", "echo cannot create >&2; exit 2"],
+        pid_file=str(pid_file),
+        restart="always",
+    )
+    with pytest.raises(errors.FailedPrecondition, match="launcher exited with 2"):
+        start_shim(str(state_dir), cfg)
+    result = wait_exit(str(state_dir), 10)
+    assert (result["exit_code"], result["restart_count"]) == (2, 0)
+    assert logged(state_dir) == [("stderr", "cannot create\n")]
+
+
+def test_logs_follow_a_running_container_until_it_exits(state_dir: Path) -> None:
+    script = "for i in 1 2 3 4 5; do echo line $i; sleep 0.05; done"
+    start_shim(str(state_dir), config(state_dir, ["/bin/sh", "-c", script]))
+    followed = read_logs(
+        str(state_dir / "container.log"),
+        follow=True,
+        stopped=lambda: not shim_alive(str(state_dir)),
+        poll=0.02,
+    )
+    assert [e.text for e in followed] == [f"line {i}\n" for i in range(1, 6)]
+    assert read_exit(str(state_dir)) is not None

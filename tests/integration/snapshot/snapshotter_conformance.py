@@ -48,7 +48,11 @@ LAYER1 = [
     entry("keep", data=b"k"),
 ]
 LAYER2 = [entry("etc/", tarfile.DIRTYPE), whiteout("etc/motd"), entry("etc/hostname", data=b"box")]
-LAYER3 = [entry("var/cache/", tarfile.DIRTYPE), opaque("var/cache"), entry("var/cache/c", data=b"c")]
+LAYER3 = [
+    entry("var/cache/", tarfile.DIRTYPE),
+    opaque("var/cache"),
+    entry("var/cache/c", data=b"c"),
+]
 
 
 class SnapshotterConformance:
@@ -65,7 +69,9 @@ class SnapshotterConformance:
         self.add_layer(sn, "L2", "L1", build_tar(LAYER2))
         self.add_layer(sn, "L3", "L2", build_tar(LAYER3))
 
-    def test_active_without_parent_is_writable(self, snapshotter: Snapshotter, mount_dir: Path) -> None:
+    def test_active_without_parent_is_writable(
+        self, snapshotter: Snapshotter, mount_dir: Path
+    ) -> None:
         mounts = snapshotter.prepare("rw")
         with mounted(mounts, mount_dir) as root:
             (root / "written").write_text("through the mount")
@@ -98,7 +104,9 @@ class SnapshotterConformance:
                 (root / "etc/motd").write_text("changed")
         assert active_mounts(mount_dir) == []
 
-    def test_container_changes_become_a_layer(self, snapshotter: Snapshotter, mount_dir: Path) -> None:
+    def test_container_changes_become_a_layer(
+        self, snapshotter: Snapshotter, mount_dir: Path
+    ) -> None:
         self.chain(snapshotter)
         with mounted(snapshotter.prepare("container", "L3"), mount_dir) as root:
             (root / "etc/passwd").unlink()
@@ -113,7 +121,12 @@ class SnapshotterConformance:
         write_layer_from_upper(snapshotter.upper_dir("container"), buf)
         with tarfile.open(fileobj=io.BytesIO(buf.getvalue())) as tar:
             names = set(tar.getnames())
-        assert {"etc/.wh.passwd", "etc/hostname", "var/cache/.wh..wh..opq", "var/cache/fresh"} <= names
+        assert {
+            "etc/.wh.passwd",
+            "etc/hostname",
+            "var/cache/.wh..wh..opq",
+            "var/cache/fresh",
+        } <= names
         # The diff, applied as a new layer on the same parent, shows what the container saw.
         self.add_layer(snapshotter, "L4", "L3", buf.getvalue())
         with mounted(snapshotter.view("check", "L4"), mount_dir) as root:
@@ -159,7 +172,9 @@ class SnapshotterConformance:
         snapshotter.remove("base")
         assert [i.name for i in snapshotter.walk()] == []
 
-    def test_device_nodes_survive_in_a_layer(self, snapshotter: Snapshotter, mount_dir: Path) -> None:
+    def test_device_nodes_survive_in_a_layer(
+        self, snapshotter: Snapshotter, mount_dir: Path
+    ) -> None:
         tar = build_tar([entry("dev/null", tarfile.CHRTYPE, mode=0o666, dev=(1, 3))])
         self.add_layer(snapshotter, "devs", None, tar)
         with mounted(snapshotter.prepare("c", "devs"), mount_dir) as root:

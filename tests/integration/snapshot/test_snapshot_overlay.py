@@ -44,7 +44,9 @@ def test_remove_clears_immutable_and_append_only_files(overlay: OverlaySnapshott
     assert not upper.exists()
 
 
-def test_long_overlay_options_use_descriptor_paths(overlay: OverlaySnapshotter, data_root: Path) -> None:
+def test_long_overlay_options_use_descriptor_paths(
+    overlay: OverlaySnapshotter, data_root: Path
+) -> None:
     parent = None
     for i in range(60):
         overlay.prepare(f"k{i}", parent)

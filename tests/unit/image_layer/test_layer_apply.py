@@ -214,3 +214,35 @@ def test_device_nodes_are_created_as_root(tmp_path: Path) -> None:
 def test_invalid_whiteout_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(errors.InvalidArgument, match="whiteout"):
         _apply(build_tar([entry("d/.wh..")]), tmp_path)
+
+
+def test_plain_extraction_keeps_whiteout_names_as_files(tmp_path: Path) -> None:
+    data = build_tar([whiteout("etc/motd"), opaque("var")])
+    apply_layer(io.BytesIO(data), tmp_path, convert_whiteouts=False)
+    assert (tmp_path / "etc/.wh.motd").is_file()
+    assert (tmp_path / "var/.wh..wh..opq").is_file()
+    assert not os.path.lexists(tmp_path / "etc/motd")
+
+
+def test_overlong_name_is_invalid_argument(tmp_path: Path) -> None:
+    with pytest.raises(errors.InvalidArgument, match="x" * 20):
+        _apply(build_tar([entry("x" * 300, data=b"x")]), tmp_path)
+
+
+@pytest.mark.parametrize("blob", [b"\0" * 1024, b"", gzip.compress(b"\0" * 1024)])
+def test_empty_layers_apply_to_nothing(tmp_path: Path, blob: bytes) -> None:
+    applied = _apply(blob, tmp_path)
+    assert (
+        applied.diff_id
+        == "sha256:"
+        + hashlib.sha256(gzip.decompress(blob) if blob[:2] == b"\x1f\x8b" else blob).hexdigest()
+    )
+    assert applied.size == 0
+    assert os.listdir(tmp_path) == []
+
+
+def test_docker_empty_layer_has_the_well_known_diff_id(tmp_path: Path) -> None:
+    applied = _apply(b"\0" * 1024, tmp_path)
+    assert (
+        applied.diff_id == "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+    )

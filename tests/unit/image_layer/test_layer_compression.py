@@ -73,9 +73,15 @@ def test_gzip_output_is_readable_by_the_stdlib() -> None:
 
 
 def test_bad_levels_are_refused() -> None:
-    with pytest.raises(errors.InvalidArgument), compressed_writer(io.BytesIO(), Compression.GZIP, 10):
+    with (
+        pytest.raises(errors.InvalidArgument),
+        compressed_writer(io.BytesIO(), Compression.GZIP, 10),
+    ):
         pass
-    with pytest.raises(errors.InvalidArgument), compressed_writer(io.BytesIO(), Compression.ZSTD, 0):
+    with (
+        pytest.raises(errors.InvalidArgument),
+        compressed_writer(io.BytesIO(), Compression.ZSTD, 0),
+    ):
         pass
 
 

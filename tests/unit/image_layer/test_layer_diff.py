@@ -25,7 +25,15 @@ def _members(data: bytes) -> list[tuple[str, bytes, int, int, int, str, bytes]]:
         for m in tar:
             f = tar.extractfile(m) if m.isreg() else None
             out.append(
-                (m.name.rstrip("/"), m.type, m.mode, m.uid, int(m.mtime), m.linkname, f.read() if f else b"")
+                (
+                    m.name.rstrip("/"),
+                    m.type,
+                    m.mode,
+                    m.uid,
+                    int(m.mtime),
+                    m.linkname,
+                    f.read() if f else b"",
+                )
             )
     return out
 
@@ -36,15 +44,17 @@ def _tar_of_upper(upper: Path) -> tuple[str, bytes]:
     return digest, buf.getvalue()
 
 
+# Owned by whoever runs the tests: without root, ownership cannot be applied.
+ME = {"uid": os.getuid(), "gid": os.getgid()}
 LAYER = [
-    entry("bin/", tarfile.DIRTYPE),
-    entry("bin/busybox", data=b"\x7fELF" * 100, mode=0o755),
-    entry("bin/ls", tarfile.LNKTYPE, linkname="bin/busybox", mode=0o755),
-    entry("bin/sh", tarfile.SYMTYPE, linkname="busybox"),
-    entry("etc/", tarfile.DIRTYPE, mode=0o750),
-    entry("etc/passwd", data=b"root:x:0:0::/root:/bin/sh\n", mode=0o644),
-    entry("tmp/", tarfile.DIRTYPE, mode=0o1777),
-    entry("usr/bin/su", data=b"su", mode=0o4755),
+    entry("bin/", tarfile.DIRTYPE, **ME),
+    entry("bin/busybox", data=b"\x7fELF" * 100, mode=0o755, **ME),
+    entry("bin/ls", tarfile.LNKTYPE, linkname="bin/busybox", mode=0o755, **ME),
+    entry("bin/sh", tarfile.SYMTYPE, linkname="busybox", **ME),
+    entry("etc/", tarfile.DIRTYPE, mode=0o750, **ME),
+    entry("etc/passwd", data=b"root:x:0:0::/root:/bin/sh\n", mode=0o644, **ME),
+    entry("tmp/", tarfile.DIRTYPE, mode=0o1777, **ME),
+    entry("usr/bin/su", data=b"su", mode=0o4755, **ME),
 ]
 
 

@@ -55,7 +55,9 @@ def _refused(data: bytes, dest: Path, outside: Path, needle: str) -> str:
 
 def test_dotdot_traversal_is_refused(box: tuple[Path, Path]) -> None:
     dest, outside = box
-    msg = _refused(build_tar([entry("../outside/secret", data=b"pwned")]), dest, outside, "../outside/secret")
+    msg = _refused(
+        build_tar([entry("../outside/secret", data=b"pwned")]), dest, outside, "../outside/secret"
+    )
     assert "'..'" in msg
 
 

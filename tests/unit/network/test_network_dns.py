@@ -78,7 +78,9 @@ def _ask_tcp(port: int, name: str) -> tuple[int, list]:
     return dnswire.parse_response_answers(data)
 
 
-def test_container_names_resolve_over_udp_and_tcp(server: DnsServer, upstream: FakeUpstream) -> None:
+def test_container_names_resolve_over_udp_and_tcp(
+    server: DnsServer, upstream: FakeUpstream
+) -> None:
     assert _ask_udp(server.port, "web") == (0, [(dnswire.TYPE_A, "172.18.0.2")])
     assert _ask_udp(server.port, "ALIAS.") == (0, [(dnswire.TYPE_A, "172.18.0.3")])
     assert _ask_tcp(server.port, "db") == (0, [(dnswire.TYPE_A, "172.18.0.3")])
@@ -104,7 +106,9 @@ def test_unknown_names_are_forwarded_and_nxdomain_relayed(
     assert upstream.asked == ["nothere"]
 
 
-def test_table_updates_are_seen_and_unreachable_upstream_is_servfail(upstream: FakeUpstream) -> None:
+def test_table_updates_are_seen_and_unreachable_upstream_is_servfail(
+    upstream: FakeUpstream,
+) -> None:
     table = NameTable({})
     dead = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     dead.bind(("127.0.0.1", 0))  # bound, never answers

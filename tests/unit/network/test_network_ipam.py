@@ -31,7 +31,7 @@ def test_no_pool_left_is_unavailable() -> None:
 def test_gateway_is_first_host_and_must_be_inside() -> None:
     net = IPv4Network("10.9.0.0/24")
     assert ipam.default_gateway(net) == IPv4Address("10.9.0.1")
-    with pytest.raises(errors.InvalidArgument, match="10.9.1.1"):
+    with pytest.raises(errors.InvalidArgument, match=r"10\.9\.1\.1"):
         ipam.check_gateway(net, IPv4Address("10.9.1.1"))
     with pytest.raises(errors.InvalidArgument):
         ipam.check_gateway(net, IPv4Address("10.9.0.255"))

@@ -11,6 +11,7 @@ import pytest
 
 from dockyard import errors
 from dockyard.network import NetworkManager
+from dockyard.network.dns import NameTable
 from dockyard.network.model import NetworkRecord, PortMapping
 
 
@@ -31,8 +32,16 @@ class FakeLinks:
     def remove_link(self, name: str) -> bool:
         return self.links.pop(name, None) is not None
 
-    def add_veth(self, bridge: str, host_name: str, netns_path: str, mac: str, ip: str,
-                 prefix: int, gateway: str | None) -> str:
+    def add_veth(
+        self,
+        bridge: str,
+        host_name: str,
+        netns_path: str,
+        mac: str,
+        ip: str,
+        prefix: int,
+        gateway: str | None,
+    ) -> str:
         assert bridge in self.links
         self.links[host_name] = bridge
         return "eth0"
@@ -70,6 +79,9 @@ class Names:
 
     def names_changed(self, network: NetworkRecord, names: Mapping[str, Sequence[str]]) -> None:
         self.seen[network.name] = {k: list(v) for k, v in names.items()}
+
+    def network_removed(self, network: NetworkRecord) -> None:
+        del self.seen[network.name]
 
 
 def _manager(root: Path, **kw: object) -> tuple[NetworkManager, FakeLinks, FakeFirewall]:
@@ -112,12 +124,20 @@ def test_addresses_persist_and_are_released_on_disconnect(tmp_path: Path) -> Non
     net = mgr.create_network("web", subnet="10.20.0.0/24")
     e1 = mgr.connect("/ns/1", "web", "c1" * 32, "one", aliases=["uno"])
     e2 = mgr.connect("/ns/2", "web", "c2" * 32, "two", ip="10.20.0.50")
-    assert (e1.ip, e1.gateway, e1.prefix, e1.mac) == ("10.20.0.2", "10.20.0.1", 24, "02:42:0a:14:00:02")
+    assert (e1.ip, e1.gateway, e1.prefix, e1.mac) == (
+        "10.20.0.2",
+        "10.20.0.1",
+        24,
+        "02:42:0a:14:00:02",
+    )
     assert e2.ip == "10.20.0.50"
     assert links.links[e1.host_veth] == net.bridge and e1.host_veth.startswith("dy-")
     assert names.seen["web"] == {
-        "one": ["10.20.0.2"], "uno": ["10.20.0.2"], ("c1" * 6): ["10.20.0.2"],
-        "two": ["10.20.0.50"], ("c2" * 6): ["10.20.0.50"],
+        "one": ["10.20.0.2"],
+        "uno": ["10.20.0.2"],
+        ("c1" * 6): ["10.20.0.2"],
+        "two": ["10.20.0.50"],
+        ("c2" * 6): ["10.20.0.50"],
     }
     with pytest.raises(errors.Conflict, match="Address already in use"):
         mgr.connect("/ns/3", "web", "c3" * 32, "three", ip="10.20.0.50")
@@ -128,6 +148,24 @@ def test_addresses_persist_and_are_released_on_disconnect(tmp_path: Path) -> Non
     assert "one" not in names.seen["web"]
     again, _, _ = _manager(tmp_path, links=links)
     assert again.connect("/ns/4", "web", "c4" * 32, "four").ip == "10.20.0.2"
+    again.disconnect_all("c2" * 32)
+    again.disconnect_all("c4" * 32)
+    mgr.remove_network("web")
+    assert "web" not in names.seen
+
+
+def test_name_source_sees_changes_made_by_other_managers(tmp_path: Path) -> None:
+    links = FakeLinks()
+    mgr, _, _ = _manager(tmp_path, links=links)
+    mgr.create_network("web")
+    table = NameTable(refresh=mgr.name_source("web"))
+    assert table.resolve("one") is None
+    other, _, _ = _manager(tmp_path, links=links)
+    ep = other.connect("/ns/1", "web", "c1" * 32, "one", aliases=["uno"])
+    assert table.resolve("UNO") == (ep.ip,)
+    assert table.reverse(ep.ip) == "one"
+    other.disconnect("web", "c1" * 32)
+    assert table.resolve("one") is None
 
 
 def test_internal_network_has_no_gateway_route(tmp_path: Path) -> None:
@@ -156,7 +194,7 @@ def test_ports_are_published_and_withdrawn_with_the_container(tmp_path: Path) ->
     assert maps[1].host_ip == "127.0.0.1" and 40000 <= maps[1].host_port <= 40100
     assert fw.tables[-1][1] == [str(m) for m in maps]
     other = mgr.connect("/ns/2", "web", "c2" * 32, "two")
-    with pytest.raises(errors.Conflict, match="0.0.0.0:8080 failed: port is already allocated"):
+    with pytest.raises(errors.Conflict, match=r"0\.0\.0\.0:8080 failed: port is already allocated"):
         mgr.publish(other, ["8080:80"])
     assert mgr.publish(other, ["8080:80/udp"])[0].host_port == 8080  # other protocol is free
     mgr.disconnect_all("c1" * 32)
@@ -188,7 +226,9 @@ def test_concurrent_processes_never_share_an_address(tmp_path: Path) -> None:
     mgr.create_network("busy", subnet="10.30.0.0/24")
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=_connect_many, args=(str(tmp_path), n * 100, out)) for n in range(4)]
+    procs = [
+        ctx.Process(target=_connect_many, args=(str(tmp_path), n * 100, out)) for n in range(4)
+    ]
     for p in procs:
         p.start()
     ips = [out.get(timeout=30) for _ in range(40)]

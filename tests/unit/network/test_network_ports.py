@@ -41,7 +41,10 @@ def test_valid_specs(spec: str, expected: list[PortRequest]) -> None:
         ("x:80", "invalid hostPort: x"),
         ("1.2.3:80:80", "invalid IP address: 1.2.3"),
         ("80/sctpx", "invalid proto: sctpx"),
-        ("1000-1002:80-81", "invalid ranges specified for container and host Ports: 80-81 and 1000-1002"),
+        (
+            "1000-1002:80-81",
+            "invalid ranges specified for container and host Ports: 80-81 and 1000-1002",
+        ),
     ],
 )
 def test_invalid_specs_give_dockers_errors(spec: str, message: str) -> None:
@@ -51,7 +54,9 @@ def test_invalid_specs_give_dockers_errors(spec: str, message: str) -> None:
 
 
 def test_requested_port_taken_is_conflict() -> None:
-    with pytest.raises(errors.Conflict, match=r"Bind for 0.0.0.0:8080 failed: port is already allocated"):
+    with pytest.raises(
+        errors.Conflict, match=r"Bind for 0.0.0.0:8080 failed: port is already allocated"
+    ):
         pick_host_port(PortRequest(80, "tcp", "", 8080, 8080), lambda port: False)
 
 

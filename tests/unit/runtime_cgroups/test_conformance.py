@@ -36,14 +36,16 @@ def kernel(request: pytest.FixtureRequest, tmp_path: Path) -> Kernel:
     if request.param == "v1":
         make_v1_root(root)
         assert detect(root) == "v1"
-        v1 = V1Driver(root=root, parent="dockyard", fs=FakeV1Fs(root))
+        v1 = V1Driver(root=root, parent="dockyard", fs=FakeV1Fs(root), busy_wait=0)
         return Kernel(
-            v1, lambda p: v1.dir("memory", p), "memory.oom_control",
+            v1,
+            lambda p: v1.dir("memory", p),
+            "memory.oom_control",
             lambda n: f"oom_kill_disable 0\nunder_oom 0\noom_kill {n}\n",
         )
     make_root(root)
     assert detect(root) == "v2"
-    v2 = V2Driver(root=root, parent="dockyard", fs=FakeCgroupFs())
+    v2 = V2Driver(root=root, parent="dockyard", fs=FakeCgroupFs(), busy_wait=0)
     return Kernel(v2, v2.dir, "memory.events", lambda n: f"low 0\nmax 0\noom 1\noom_kill {n}\n")
 
 

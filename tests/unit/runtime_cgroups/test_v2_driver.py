@@ -23,7 +23,7 @@ def root(tmp_path: Path) -> str:
 
 @pytest.fixture
 def driver(root: str) -> V2Driver:
-    return V2Driver(root=root, parent="dockyard", fs=FakeCgroupFs())
+    return V2Driver(root=root, parent="dockyard", fs=FakeCgroupFs(), busy_wait=0)
 
 
 def read(root: str, *parts: str) -> str:
@@ -133,7 +133,7 @@ def test_paths_cannot_escape_the_parent(driver: V2Driver, bad: str) -> None:
 
 def test_missing_controller_is_reported(tmp_path: Path) -> None:
     make_root(str(tmp_path / "cg"), controllers=("cpu", "memory"))
-    driver = V2Driver(root=str(tmp_path / "cg"), fs=FakeCgroupFs())
+    driver = V2Driver(root=str(tmp_path / "cg"), fs=FakeCgroupFs(), busy_wait=0)
     with pytest.raises(errors.NotFound, match=r"pids\.max"):
         driver.create("c1", Resources(pids_limit=5))
     driver.create("c2", Resources(memory=64 * MIB))  # what is there still works

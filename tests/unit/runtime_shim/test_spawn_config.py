@@ -12,8 +12,7 @@ import pytest
 from dockyard import errors
 from dockyard.runtime.shim.attach import frame
 from dockyard.runtime.shim.config import CgroupRef, LogConfig, ShimConfig, load, write_json
-from dockyard.runtime.shim.monitor import exit_code_of
-from dockyard.runtime.shim.spawn import SpawnError, spawn
+from dockyard.runtime.shim.spawn import SpawnError, exit_code_of, spawn
 
 
 def _collect(outputs: dict[int, str]) -> dict[str, bytes]:

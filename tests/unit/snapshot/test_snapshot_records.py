@@ -117,9 +117,7 @@ def test_batch_unpack_prepare_on_active_commit_in_order(sn: OverlaySnapshotter) 
     assert sn.stat("chain-2").parent == "chain-1"
     assert sn.stat("chain-1").parent == "chain-0"
     top = sn.view("v", "chain-2")
-    assert _options(top)["lowerdir"].split(":") == [
-        str(sn.fs_dir(f"chain-{i}")) for i in (2, 1, 0)
-    ]
+    assert _options(top)["lowerdir"].split(":") == [str(sn.fs_dir(f"chain-{i}")) for i in (2, 1, 0)]
 
 
 def test_remove_refuses_with_children_and_deletes_dirs(sn: OverlaySnapshotter) -> None:
@@ -188,3 +186,16 @@ def test_prepare_replaces_a_stale_dir_with_its_id(sn: OverlaySnapshotter) -> Non
     sn.prepare("k")
     assert sn.fs_dir("k") == stale
     assert os.listdir(sn.fs_dir("k")) == []
+
+
+def test_describe_gives_docker_graph_driver_data(sn: OverlaySnapshotter) -> None:
+    sn.prepare("a")
+    sn.commit("A", "a")
+    assert "LowerDir" not in sn.describe("A")
+    sn.prepare("b", "A")
+    data = sn.describe("b")
+    assert data["UpperDir"] == str(sn.upper_dir("b"))
+    assert data["LowerDir"] == str(sn.fs_dir("A"))
+    assert Path(data["WorkDir"]).is_dir()
+    with pytest.raises(errors.NotFound):
+        sn.describe("nope")

@@ -24,7 +24,7 @@ __all__ = ["create", "load_config"]
 
 
 def load_config(bundle: str) -> dict[str, Any]:
-    """The parsed ``config.json`` of *bundle*. Raises NotFound, InvalidArgument."""
+    """The parsed, validated ``config.json`` of *bundle*. Raises NotFound, InvalidArgument."""
     path = os.path.join(bundle, "config.json")
     try:
         with open(path) as f:
@@ -33,10 +33,12 @@ def load_config(bundle: str) -> dict[str, Any]:
         raise errors.NotFound(f"no config.json in bundle {bundle}") from None
     except ValueError as exc:
         raise errors.InvalidArgument(f"bundle {bundle}: bad config.json: {exc}") from exc
-    process = config.get("process") or {}
-    if not process.get("args"):
-        raise errors.InvalidArgument(f"bundle {bundle}: process.args is empty")
-    return dict(config)
+    if not isinstance(config, dict):
+        raise errors.InvalidArgument(f"bundle {bundle}: config.json is not an object")
+    from dockyard.runtime.builtin.validate import validate
+
+    validate(config, path)
+    return config
 
 
 def _messages(fd: int) -> Any:
@@ -66,6 +68,18 @@ def _init_error(container_id: str, message: dict[str, Any]) -> errors.DockyardEr
     return errors.FailedPrecondition(text)
 
 
+def _connect(path: str) -> Any:
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError as exc:
+        sock.close()
+        raise errors.NotFound(f"console socket {path}: {exc.strerror}") from exc
+    return sock
+
+
 def _spawn(
     container_id: str,
     config: dict[str, Any],
@@ -73,13 +87,17 @@ def _spawn(
     fifo: str,
     console_socket: str | None,
     place: Callable[[int], None] | None,
+    program: bytes | None,
 ) -> int:
     """Fork the init and talk to it until it is ready; its pid. Raises the init's error."""
     from dockyard.runtime.builtin import init
 
+    init.preload(config)
+    console = _connect(console_socket) if console_socket else None
+    fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
     sync_r, sync_w = os.pipe()
     go_r, go_w = os.pipe()
-    ctx = init.Context(config, rootfs, fifo, sync_w, go_r, console_socket)
+    ctx = init.Context(config, rootfs, fifo_fd, sync_w, go_r, console, program)
     child = os.fork()
     if child == 0:
         os.close(sync_r)
@@ -87,6 +105,9 @@ def _spawn(
         init.stage1(ctx)
     os.close(sync_w)
     os.close(go_r)
+    os.close(fifo_fd)
+    if console is not None:
+        console.close()
     pid = 0
     try:
         for message in _messages(sync_r):
@@ -148,6 +169,12 @@ def create(
     if not os.path.isdir(rootfs):
         raise errors.NotFound(f"container {container_id}: no rootfs at {rootfs}")
     os.makedirs(root, mode=0o711, exist_ok=True)
+    profile = (config.get("linux") or {}).get("seccomp")
+    program = None
+    if profile:
+        from dockyard.runtime.builtin.seccomp_cache import program_for
+
+        program = program_for(root, profile)
     try:
         os.mkdir(cdir, 0o711)
     except FileExistsError:
@@ -156,7 +183,7 @@ def create(
         fifo = os.path.join(cdir, st.FIFO)
         os.mkfifo(fifo, 0o622)
         os.chmod(fifo, 0o622)  # writable by the container's user, whatever the umask
-        pid = _spawn(container_id, config, rootfs, fifo, console_socket, place)
+        pid = _spawn(container_id, config, rootfs, fifo, console_socket, place, program)
         start_time = st.process_start_time(pid)
         if start_time is None:
             raise errors.FailedPrecondition(f"container {container_id}: init died after ready")

@@ -5,7 +5,13 @@ PID 1 of the new PID namespace; stage 1 reports that pid and exits. Stage 2 buil
 filesystem, applies the process's identity, says "ready", blocks on ``exec.fifo`` until
 ``start``, loads seccomp when it must come last, and execs the user's process.
 Both stages report to ``create`` over one pipe, one JSON object per line, and never return:
-they end in ``os._exit`` or ``execve``. Imports only the standard library and ``dockyard._sys``.
+they end in ``os._exit`` or ``execve``.
+
+Everything the init needs is imported here, by ``create`` before it forks: the child may not
+be able to read the host's Python library at all (after pivot_root, or as a user-namespace
+root that cannot search ``/root``). For the same reason ``create`` opens the fifo and
+connects the console socket and hands over file descriptors, never paths.
+Imports only the standard library, ``dockyard._sys`` and this package's init-side modules.
 """
 
 from __future__ import annotations
@@ -15,33 +21,51 @@ import os
 import signal
 from typing import Any, NoReturn
 
-__all__ = ["Context", "stage1"]
+from dockyard._sys import mountapi, prctl
+from dockyard._sys import namespaces as ns
+from dockyard.runtime.builtin import process as proc
+from dockyard.runtime.builtin import rootfs
+
+__all__ = ["Context", "preload", "stage1"]
+
+
+def preload(config: dict[str, Any]) -> None:
+    """Import what this config's init will need beyond the always-needed modules."""
+    if (config.get("linux") or {}).get("seccomp"):
+        from dockyard._sys import seccomp  # noqa: F401
+    if (config.get("process") or {}).get("terminal"):
+        import fcntl  # noqa: F401
+        import socket  # noqa: F401
+        import termios  # noqa: F401
 
 
 class Context:
     """What ``create`` hands the init: the parsed config and the fds and paths it needs.
 
     ``sync_w`` carries JSON lines from the init to ``create``; ``go_r`` one byte back, once
-    the id maps are written and the cgroup placement is done.
+    the id maps are written and the cgroup placement is done. ``seccomp_bpf`` is the
+    compiled filter of ``linux.seccomp``, if any.
     """
 
-    __slots__ = ("config", "console_socket", "fifo", "go_r", "rootfs", "sync_w")
+    __slots__ = ("config", "console", "fifo_fd", "go_r", "rootfs", "seccomp_bpf", "sync_w")
 
     def __init__(
         self,
         config: dict[str, Any],
         rootfs: str,
-        fifo: str,
+        fifo_fd: int,
         sync_w: int,
         go_r: int,
-        console_socket: str | None = None,
+        console: Any = None,
+        seccomp_bpf: bytes | None = None,
     ) -> None:
         self.config = config
+        self.seccomp_bpf = seccomp_bpf
         self.rootfs = rootfs
-        self.fifo = fifo
+        self.fifo_fd = fifo_fd  # O_PATH, reopened for writing through /proc/self/fd
         self.sync_w = sync_w
         self.go_r = go_r
-        self.console_socket = console_socket
+        self.console = console  # a connected socket.socket, or None
 
 
 def _send(fd: int, message: dict[str, Any]) -> None:
@@ -60,8 +84,6 @@ def _fail(ctx: Context, exc: BaseException) -> NoReturn:
 def stage1(ctx: Context) -> NoReturn:
     """Namespaces, then fork PID 1. Runs in the forked child of ``create``; never returns."""
     try:
-        from dockyard._sys import namespaces as ns
-
         entries = (ctx.config.get("linux") or {}).get("namespaces") or []
         new = {e["type"] for e in entries if not e.get("path")}
         if "mount" not in new:
@@ -97,21 +119,11 @@ def stage1(ctx: Context) -> NoReturn:
     os._exit(0)
 
 
-def _connect(path: str) -> Any:
-    import socket
-
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(path)
-    return sock
-
-
 def _console(sock: Any) -> None:
     """A pty from the container's devpts: master to the console socket, slave as stdio."""
     import fcntl
     import socket
     import termios
-
-    from dockyard._sys import mountapi
 
     master, slave = os.openpty()
     name = os.ttyname(slave)
@@ -132,23 +144,15 @@ def _console(sock: Any) -> None:
 def stage2(ctx: Context) -> NoReturn:
     """PID 1 of the container: everything up to exec. Never returns."""
     try:
-        from dockyard._sys import namespaces as ns
-        from dockyard._sys import prctl
-        from dockyard.runtime.builtin import process as proc
-        from dockyard.runtime.builtin import rootfs
-
         config = ctx.config
         process = config.get("process") or {}
         linux = config.get("linux") or {}
-        proc.preload(config)
         os.setsid()
         os.umask(0)
         rootfs.prepare_rootfs(config, ctx.rootfs)
-        fifo_fd = os.open(ctx.fifo, os.O_PATH | os.O_CLOEXEC)
-        sock = _connect(ctx.console_socket) if ctx.console_socket else None
         rootfs.pivot(ctx.rootfs)
-        if sock is not None:
-            _console(sock)
+        if ctx.console is not None:
+            _console(ctx.console)
         if config.get("hostname"):
             ns.sethostname(config["hostname"])
         proc.apply_sysctl(linux.get("sysctl") or {})
@@ -162,9 +166,9 @@ def stage2(ctx: Context) -> NoReturn:
         cwd = process.get("cwd") or "/"
         os.makedirs(cwd, exist_ok=True)
         os.umask(0o022)
-        nnp, profile = bool(process.get("noNewPrivileges")), linux.get("seccomp")
-        if profile and not nnp:  # without no_new_privs, loading needs CAP_SYS_ADMIN: now
-            proc.load_seccomp(profile)
+        nnp, program = bool(process.get("noNewPrivileges")), ctx.seccomp_bpf
+        if program and not nnp:  # without no_new_privs, loading needs CAP_SYS_ADMIN: now
+            proc.load_seccomp(program)
         proc.apply_identity(process)
         os.chdir(cwd)
         if nnp:
@@ -173,11 +177,11 @@ def stage2(ctx: Context) -> NoReturn:
         os.close(ctx.sync_w)
     except BaseException as exc:
         _fail(ctx, exc)
-    _exec_when_started(fifo_fd, path, args, env, profile if nnp else None)
+    _exec_when_started(ctx.fifo_fd, path, args, env, program if nnp else None)
 
 
 def _exec_when_started(
-    fifo_fd: int, path: str, args: list[str], env: list[str], profile: dict[str, Any] | None
+    fifo_fd: int, path: str, args: list[str], env: list[str], program: bytes | None
 ) -> NoReturn:
     """Block until ``start`` opens the fifo, then (seccomp last, if NNP) exec."""
     try:
@@ -187,10 +191,8 @@ def _exec_when_started(
         os.write(fd, b"0")
         os.close(fd)
         os.close(fifo_fd)
-        if profile:
-            from dockyard.runtime.builtin import process as proc
-
-            proc.load_seccomp(profile)
+        if program:
+            proc.load_seccomp(program)
         for sig in (signal.SIGPIPE, signal.SIGXFSZ):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])

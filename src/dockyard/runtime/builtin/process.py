@@ -20,7 +20,6 @@ __all__ = [
     "apply_sysctl",
     "find_executable",
     "load_seccomp",
-    "preload",
 ]
 
 _RLIM_INFINITY_OCI = 2**64 - 1
@@ -116,22 +115,8 @@ def apply_identity(process: dict[str, Any]) -> None:
         os.umask(int(user["umask"]))
 
 
-def preload(config: dict[str, Any]) -> None:
-    """Import and dlopen now what the init needs after pivot_root, when the host's Python
-    library and libseccomp are out of reach. Raises OSError (no libseccomp)."""
-    if (config.get("linux") or {}).get("seccomp"):
-        from dockyard._sys import seccomp
-
-        seccomp.load  # noqa: B018
-        seccomp._library()
-    if (config.get("process") or {}).get("terminal"):
-        import fcntl  # noqa: F401
-        import socket  # noqa: F401
-        import termios  # noqa: F401
-
-
-def load_seccomp(profile: dict[str, Any]) -> None:
-    """Install the spec's seccomp filter on this process. Raises OSError, ValueError."""
+def load_seccomp(program: bytes) -> None:
+    """Install the compiled seccomp *program* on this process. Raises OSError."""
     from dockyard._sys import seccomp
 
-    seccomp.load(profile)
+    seccomp.load_bpf(program)

@@ -130,7 +130,11 @@ def _mount_cgroup(dest: str, flags: int) -> None:
         sub = os.path.join(dest, os.path.relpath(point, "/sys/fs/cgroup"))
         os.makedirs(sub, exist_ok=True)
         opts = ",".join(o for o in super_opts.split(",") if o not in ("rw", "ro"))
-        m.mount("cgroup", sub, fstype, flags, opts or None)
+        try:
+            m.mount("cgroup", sub, fstype, flags, opts or None)
+        except PermissionError:  # v1 hierarchies cannot be mounted in a user namespace
+            m.mount(point, sub, None, m.MS_BIND | m.MS_REC)
+            m.mount(None, sub, None, m.MS_BIND | m.MS_REMOUNT | (flags & _REMOUNT_FLAGS))
     if flags & m.MS_RDONLY:
         m.mount(None, dest, None, m.MS_REMOUNT | flags)
 

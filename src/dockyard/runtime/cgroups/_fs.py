@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 
 from dockyard import errors
-from dockyard._sys.libc import as_error
 
-__all__ = ["CgroupFs", "check_path"]
+__all__ = ["CgroupFs", "check_path", "remove_cgroup"]
+
+
+def as_error(exc: OSError, context: str) -> errors.DockyardError:
+    """errno → error category, via ``_sys.libc`` imported only on failure: loading ctypes
+    would cost every shim (which reads OOM counters through this module) over a megabyte."""
+    from dockyard._sys.libc import as_error as _as_error
+
+    return _as_error(exc, context)
 
 
 def check_path(path: str) -> str:
@@ -97,3 +105,19 @@ class CgroupFs:
     def read_pids(self, path: str) -> list[int]:
         """The pids listed in a cgroup.procs file. Raises NotFound."""
         return [int(x) for x in self.read(path).split()]
+
+
+def remove_cgroup(fs: CgroupFs, path: str, wait: float) -> None:
+    """rmdir *path*, retrying for *wait* seconds while it is busy. Raises Conflict.
+
+    A process killed a moment ago still counts until the kernel has torn it down.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fs.rmdir(path)
+            return
+        except errors.Conflict:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)

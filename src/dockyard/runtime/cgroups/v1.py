@@ -14,7 +14,7 @@ import os
 import time
 
 from dockyard import errors
-from dockyard.runtime.cgroups._fs import CgroupFs, check_path
+from dockyard.runtime.cgroups._fs import CgroupFs, check_path, remove_cgroup
 from dockyard.runtime.cgroups.protocol import Resources, Stats
 from dockyard.runtime.cgroups.resources import v1_files
 
@@ -32,9 +32,14 @@ class V1Driver:
     version = "v1"
 
     def __init__(
-        self, root: str = "/sys/fs/cgroup", parent: str = "dockyard", fs: CgroupFs | None = None
+        self,
+        root: str = "/sys/fs/cgroup",
+        parent: str = "dockyard",
+        fs: CgroupFs | None = None,
+        busy_wait: float = 1.0,
     ) -> None:
         self.root = root
+        self.busy_wait = busy_wait
         self.parent = check_path(parent)
         self.fs = fs or CgroupFs()
         mounts: dict[str, str] = {}
@@ -182,21 +187,13 @@ class V1Driver:
         return self.fs.read_pids(os.path.join(self._require(controller, path), "cgroup.procs"))
 
     def delete(self, path: str) -> None:
-        """rmdir the cgroup in every controller; missing is fine. Raises Conflict if busy."""
+        """rmdir the cgroup in every controller; missing is fine. Raises Conflict if busy.
+
+        A busy cgroup is retried for ``busy_wait`` seconds (a process killed a moment ago
+        still counts until the kernel has torn it down).
+        """
         for d in self._dirs(path):
-            deadline = time.monotonic() + 1.0
-            while True:
-                try:
-                    self.fs.rmdir(d)
-                    break
-                except errors.Conflict:
-                    # A process just killed leaves the cgroup a moment after it is reaped.
-                    if (
-                        time.monotonic() > deadline
-                        or self.fs.read(os.path.join(d, "cgroup.procs")).strip()
-                    ):
-                        raise
-                    time.sleep(0.01)
+            remove_cgroup(self.fs, d, self.busy_wait)
 
     def delete_parent(self) -> None:
         """Remove the Dockyard parent wherever it is empty (tests use a throwaway parent)."""

@@ -14,7 +14,7 @@ import os
 import time
 
 from dockyard import errors
-from dockyard.runtime.cgroups._fs import CgroupFs, check_path
+from dockyard.runtime.cgroups._fs import CgroupFs, check_path, remove_cgroup
 from dockyard.runtime.cgroups.protocol import Resources, Stats
 from dockyard.runtime.cgroups.resources import v2_files
 
@@ -30,9 +30,14 @@ class V2Driver:
     version = "v2"
 
     def __init__(
-        self, root: str = "/sys/fs/cgroup", parent: str = "dockyard", fs: CgroupFs | None = None
+        self,
+        root: str = "/sys/fs/cgroup",
+        parent: str = "dockyard",
+        fs: CgroupFs | None = None,
+        busy_wait: float = 1.0,
     ) -> None:
         self.root = root
+        self.busy_wait = busy_wait
         self.parent = check_path(parent)
         self.fs = fs or CgroupFs()
 
@@ -134,8 +139,12 @@ class V2Driver:
         return self.fs.read_pids(os.path.join(self._require(path), "cgroup.procs"))
 
     def delete(self, path: str) -> None:
-        """rmdir the cgroup; missing is fine. Raises Conflict while processes remain."""
-        self.fs.rmdir(self.dir(path))
+        """rmdir the cgroup; missing is fine. Raises Conflict while processes remain.
+
+        A busy cgroup is retried for ``busy_wait`` seconds (a process killed a moment ago
+        still counts until the kernel has torn it down).
+        """
+        remove_cgroup(self.fs, self.dir(path), self.busy_wait)
 
     def delete_parent(self) -> None:
         """Remove the Dockyard parent if it is empty (tests use a throwaway parent)."""

@@ -28,6 +28,8 @@ __all__ = [
     "read_health",
     "read_state",
     "request_stop",
+    "resize",
+    "shim_alive",
     "start_shim",
     "wait_exit",
 ]
@@ -180,6 +182,19 @@ def request_stop(state_dir: str, sig: int = signal.SIGTERM) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def resize(state_dir: str, rows: int, cols: int) -> None:
+    """Resize the container's tty (``docker resize``). Raises FailedPrecondition if no shim."""
+    state = read_state(state_dir) or {}
+    pid = int(state.get("shim_pid") or 0)
+    if not pid or not shim_alive(state_dir):
+        raise errors.FailedPrecondition(f"container in {state_dir} is not running")
+    target = os.path.join(state_dir, FILES["winsize"])
+    with open(f"{target}.tmp", "w") as f:
+        f.write(f"{rows} {cols}\n")
+    os.replace(f"{target}.tmp", target)
+    os.kill(pid, signal.SIGWINCH)
 
 
 def connect_attach(state_dir: str) -> socket.socket:

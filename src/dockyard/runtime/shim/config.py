@@ -29,6 +29,7 @@ FILES = {
     "health": "health.json",
     "attach": "attach.sock",
     "stop": "stop-requested",
+    "winsize": "winsize",
 }
 
 

@@ -22,39 +22,16 @@ from typing import Any
 from dockyard.runtime.logs import LogWriter, format_time
 from dockyard.runtime.shim.attach import AttachServer
 from dockyard.runtime.shim.config import FILES, ShimConfig, write_json
-from dockyard.runtime.shim.health import (
-    HealthConfig,
-    HealthState,
-    ProbeResult,
-    apply_result,
-    next_probe_at,
-    timeout_message,
-    to_json,
-)
+from dockyard.runtime.shim.health import HealthConfig, HealthState, to_json
 from dockyard.runtime.shim.policy import next_backoff, parse_restart_policy, should_restart
-from dockyard.runtime.shim.spawn import Child, spawn
+from dockyard.runtime.shim.prober import Prober
+from dockyard.runtime.shim.spawn import Child, exit_code_of, set_winsize, spawn
 
-__all__ = ["Monitor", "exit_code_of"]
+__all__ = ["Monitor"]
 
 CHUNK = 65536
 DRAIN_AFTER_EXIT = 1.0
 WAIT_ATTACH = 60.0
-PROBE_OUTPUT = 4096
-
-
-def exit_code_of(status: int) -> int:
-    """A wait status as Docker reports it: the exit code, or 128 + the killing signal."""
-    code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code
-
-
-class _Probe:
-    def __init__(self, child: Child, start_ns: int, deadline: float) -> None:
-        self.child = child
-        self.fd = next(iter(child.outputs))
-        self.start_ns = start_ns
-        self.deadline = deadline
-        self.output = bytearray()
 
 
 class Monitor:
@@ -74,16 +51,18 @@ class Monitor:
         signal.signal(signal.SIGTERM, self._on_stop_signal)
         signal.signal(signal.SIGINT, self._on_stop_signal)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGWINCH, self._on_resize)
         self.attach = AttachServer(FILES["attach"], config.tty)
         self.exited: dict[int, int] = {}
         self.stop_signalled = False
         self.restart_count = 0
         self.init_pid = 0
+        self.started_ns = 0
         self.child: Child | None = None
         self.outputs: dict[int, str] = {}
         self.stdin_fd: int | None = None
         self.stdin_buf = bytearray()
-        self.probe: _Probe | None = None
+        self.prober: Prober | None = None
         self.abandoned: set[int] = set()
         self._driver: Any = None
         try:
@@ -92,6 +71,17 @@ class Monitor:
             pass
 
     # -- signals, reaping, files -------------------------------------------------------------
+
+    def _on_resize(self, _signum: int, _frame: object) -> None:
+        """SIGWINCH from ``client.resize``: apply ``STATE_DIR/winsize`` to the pty."""
+        if self.child is None or self.child.pty is None or self.stdin_fd is None:
+            return
+        try:
+            with open(FILES["winsize"]) as f:
+                rows, cols = (int(x) for x in f.read().split()[:2])
+            set_winsize(self.child.pty, rows, cols)
+        except (OSError, ValueError):
+            pass
 
     def _on_stop_signal(self, signum: int, _frame: object) -> None:
         self.stop_signalled = True
@@ -126,6 +116,8 @@ class Monitor:
                 self.ready_fd = None
 
     def _state(self, status: str, started_ns: int = 0, **extra: object) -> None:
+        started_ns = started_ns or self.started_ns
+        self.started_ns = started_ns
         data = {
             "status": status,
             "pid": self.init_pid if status == "running" else 0,
@@ -171,7 +163,8 @@ class Monitor:
             if self.health_cfg is not None:
                 write_json(FILES["health"], to_json(HealthState(), format_time))
             self._state("running", started_ns)
-            self._ready(f"ok {os.getpid()} {self.init_pid}")
+            if self.cfg.pid_file is None:  # else ready once the init is adopted
+                self._ready(f"ok {os.getpid()} {self.init_pid}")
             status, start_failed = self._supervise(started, started_ns)
             code = exit_code_of(status)
             oom = (self._driver_call("oom_events") or 0) > oom_before
@@ -233,10 +226,11 @@ class Monitor:
 
     def _supervise(self, started: float, started_ns: int) -> tuple[int, bool]:
         """Serve I/O until the init is reaped and its output drained; (wait status, failed)."""
-        health = HealthState() if self.health_cfg else None
-        last_probe_end: float | None = None
+        cfg = self.health_cfg
+        self.prober = Prober(cfg, started, started_ns) if cfg else None
         launching = self.cfg.pid_file is not None
         status: int | None = None
+        start_failed = False
         drain_until = 0.0
         while status is None or self.outputs:
             now = time.monotonic()
@@ -245,42 +239,42 @@ class Monitor:
                 if now >= drain_until:
                     break
                 timeout = drain_until - now
-            elif self.health_cfg is not None:
-                due = (
-                    self.probe.deadline
-                    if self.probe
-                    else next_probe_at(self.health_cfg, started, last_probe_end)
-                )
-                timeout = max(0.0, due - now)
+            elif self.prober is not None:
+                timeout = max(0.0, self.prober.due() - now)
             self._poll_once(timeout)
             if status is None and self.init_pid in self.exited:
                 raw = self.exited.pop(self.init_pid)
                 if launching:
                     launching = False
                     adopted = self._adopt() if raw == 0 else None
-                    if adopted is None:
-                        return raw or 1 << 8, True
-                    self.init_pid = adopted
-                    self._state("running", started_ns)
-                    if adopted in self.exited:
-                        status = self.exited.pop(adopted)
+                    if adopted is None:  # the launcher failed: nothing to supervise
+                        status, start_failed = raw or 1 << 8, True
+                        self._ready(f"error launcher exited with {exit_code_of(status)}")
+                    else:
+                        self.init_pid = adopted
+                        self._state("running", started_ns)
+                        self._ready(f"ok {os.getpid()} {adopted}")
+                        if adopted in self.exited:
+                            status = self.exited.pop(adopted)
                 else:
                     status = raw
                 if status is not None:
                     drain_until = time.monotonic() + DRAIN_AFTER_EXIT
-                    self._kill_probe()
-            if status is None and health is not None and self.health_cfg is not None:
-                result = self._tick_probe(started, last_probe_end)
-                if result is not None:
-                    last_probe_end = time.monotonic()
-                    health = apply_result(health, self.health_cfg, result, started_ns)
-                    write_json(FILES["health"], to_json(health, format_time))
+                    if self.prober is not None:
+                        self.prober.kill(self.exited, self.abandoned)
+            if not launching:  # forget orphans the subreaper reaped; keep init's and probe's
+                probe_pid = self.prober.pid if self.prober else 0
+                for pid in [p for p in self.exited if p not in (self.init_pid, probe_pid)]:
+                    del self.exited[pid]
+            if status is None and self.prober and self.prober.tick(self.exited, self.abandoned):
+                write_json(FILES["health"], to_json(self.prober.state, format_time))
         for fd in list(self.outputs):
             self._close_output(fd)
         if self.stdin_fd is not None:  # a pipe, or the pty master (never closed above)
             os.close(self.stdin_fd)
         self.stdin_fd = None
-        return (status if status is not None else 0), False
+        self.exited.clear()
+        return (status if status is not None else 0), start_failed
 
     def _poll_once(self, timeout: float | None) -> None:
         poller = select.poll()
@@ -297,8 +291,8 @@ class Monitor:
                 poller.modify(self.stdin_fd, select.POLLIN | select.POLLOUT)
             else:
                 poller.register(self.stdin_fd, select.POLLOUT)
-        if self.probe is not None and self.probe.fd >= 0:
-            poller.register(self.probe.fd, select.POLLIN)
+        if self.prober is not None and self.prober.fd >= 0:
+            poller.register(self.prober.fd, select.POLLIN)
         ms = None if timeout is None else int(timeout * 1000) + 1
         for fd, ev in poller.poll(ms):
             if fd == self.sig_r:
@@ -319,8 +313,8 @@ class Monitor:
                 self._on_output(fd)
             if fd == self.stdin_fd and ev & select.POLLOUT:
                 self._flush_stdin()
-            if self.probe is not None and fd == self.probe.fd:
-                self._on_probe_output()
+            if self.prober is not None and fd == self.prober.fd:
+                self.prober.read_output()
         self._reap()
 
     def _on_output(self, fd: int) -> None:
@@ -373,74 +367,6 @@ class Monitor:
             self.stdin_buf.clear()
             return
         del self.stdin_buf[:written]
-
-    # -- health probes -----------------------------------------------------------------------
-
-    def _tick_probe(self, started: float, last_end: float | None) -> ProbeResult | None:
-        assert self.health_cfg is not None
-        now = time.monotonic()
-        probe = self.probe
-        if probe is None:
-            if now < next_probe_at(self.health_cfg, started, last_end):
-                return None
-            start_ns = time.time_ns()
-            try:
-                child = spawn(self.health_cfg.test, merge_stderr=True)
-            except OSError as exc:
-                return ProbeResult(
-                    start_ns, time.time_ns(), 127 if exc.errno == errno.ENOENT else 126, str(exc)
-                )
-            self.probe = _Probe(child, start_ns, now + self.health_cfg.timeout)
-            return None
-        if probe.child.pid in self.exited:
-            self._on_probe_output()
-            status = self.exited.pop(probe.child.pid)
-            self._close_probe()
-            return ProbeResult(
-                probe.start_ns,
-                time.time_ns(),
-                exit_code_of(status),
-                probe.output.decode("utf-8", "replace"),
-            )
-        if now >= probe.deadline:
-            self._kill_probe()
-            return ProbeResult(
-                probe.start_ns, time.time_ns(), -1, timeout_message(self.health_cfg.timeout)
-            )
-        return None
-
-    def _on_probe_output(self) -> None:
-        probe = self.probe
-        if probe is None or probe.fd < 0:
-            return
-        try:
-            data = os.read(probe.fd, CHUNK)
-        except (BlockingIOError, InterruptedError):
-            return
-        if not data:
-            os.close(probe.fd)
-            probe.fd = -1
-            return
-        room = PROBE_OUTPUT - len(probe.output)
-        if room > 0:
-            probe.output += data[:room]
-
-    def _close_probe(self) -> None:
-        if self.probe is not None and self.probe.fd >= 0:
-            os.close(self.probe.fd)
-        self.probe = None
-
-    def _kill_probe(self) -> None:
-        probe = self.probe
-        if probe is None:
-            return
-        try:
-            os.killpg(probe.child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if self.exited.pop(probe.child.pid, None) is None:
-            self.abandoned.add(probe.child.pid)
-        self._close_probe()
 
     # -- waiting -----------------------------------------------------------------------------
 

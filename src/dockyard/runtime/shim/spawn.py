@@ -14,7 +14,13 @@ import os
 from collections.abc import Callable
 from typing import NamedTuple
 
-__all__ = ["Child", "SpawnError", "spawn"]
+__all__ = ["Child", "SpawnError", "exit_code_of", "set_winsize", "spawn"]
+
+
+def exit_code_of(status: int) -> int:
+    """A wait status as Docker reports it: the exit code, or 128 + the killing signal."""
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
 
 
 class SpawnError(OSError):

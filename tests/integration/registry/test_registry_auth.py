@@ -97,3 +97,13 @@ def test_cross_repository_mount(token_registry, builders, docker_config, tmp_pat
     assert any(e.id == layer and e.status == "Mounted from team/base" for e in events)
     scopes = [s for r in token_registry.issuer.requests for s in r["scopes"]]
     assert "repository:team/base:pull" in scopes
+
+
+def test_login_to_an_open_registry_and_push_of_a_missing_image(
+    registry, docker_config, tmp_path_factory
+):
+    engine = _engine(tmp_path_factory)
+    assert service.login(engine, f"http://{registry.host}/", "anyone", "pw") == registry.host
+    assert registry.host in _stored(docker_config)["auths"]
+    with pytest.raises(errors.NotFound, match="An image does not exist locally with the tag"):
+        service.push(engine, f"{registry.host}/nothing/here:1")

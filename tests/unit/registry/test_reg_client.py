@@ -199,3 +199,52 @@ def test_not_found_names_the_object():
     client, _ = _client(FakeRegistry())
     with pytest.raises(errors.NotFound, match=r"other/repo.*repository name not known"):
         client.get_manifest("other/repo", "latest")
+
+
+def test_blob_redirect_is_followed_without_credentials():
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        if request.url.host == "cdn":
+            return httpx.Response(200, content=_stream(BLOB))
+        if request.url.host == "auth":
+            return httpx.Response(200, json={"token": "tok"})
+        if request.headers.get("authorization") != "Bearer tok":
+            return httpx.Response(401, headers={"www-authenticate": 'Bearer realm="http://auth/t"'})
+        return httpx.Response(307, headers={"location": "http://cdn/signed/blob?sig=1"})
+
+    client, _ = _client(handler)
+    sink = Sink()
+    client.fetch_blob("lib/app", BLOB_DIGEST, sink, size=len(BLOB))
+    assert bytes(sink.data) == BLOB
+    cdn = [r for r in seen if r.url.host == "cdn"]
+    assert len(cdn) == 1 and "authorization" not in cdn[0].headers
+
+
+def test_oversized_blob_is_refused():
+    client, _ = _client(FakeRegistry())
+    with pytest.raises(errors.DigestMismatch, match="more than the announced"):
+        client.fetch_blob("lib/app", BLOB_DIGEST, Sink(), size=100)
+
+
+def test_identity_token_uses_the_oauth_refresh_grant():
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        if request.url.host == "auth":
+            return httpx.Response(200, json={"access_token": "tok", "expires_in": 300})
+        if request.headers.get("authorization") != "Bearer tok":
+            return httpx.Response(
+                401, headers={"www-authenticate": 'Bearer realm="http://auth/t",service="reg"'}
+            )
+        return httpx.Response(200, json={})
+
+    client, _ = _client(handler, Credentials("<token>", "refresh-me"))
+    client.ping()
+    [token_request] = [r for r in seen if r.url.host == "auth"]
+    assert token_request.method == "POST"
+    form = dict(x.split("=", 1) for x in token_request.content.decode().split("&"))
+    assert form["grant_type"] == "refresh_token" and form["refresh_token"] == "refresh-me"
+    assert form["service"] == "reg"

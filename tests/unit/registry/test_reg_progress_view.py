@@ -54,3 +54,17 @@ def test_plain_view_prints_each_status_change_once():
         "aaa: Pull complete",
         "Digest: sha256:abc",
     ]
+
+
+def test_docker_json_messages_for_the_api():
+    from dockyard.registry.progress import docker_json
+
+    assert docker_json(Progress("Digest: sha256:abc")) == {"status": "Digest: sha256:abc"}
+    assert docker_json(Progress("Pull complete", "aaa")) == {
+        "status": "Pull complete",
+        "id": "aaa",
+        "progressDetail": {},
+    }
+    msg = docker_json(Progress("Downloading", "aaa", 5, 10))
+    assert msg["progressDetail"] == {"current": 5, "total": 10}
+    assert str(msg["progress"]).startswith("[" + "=" * 25 + ">")

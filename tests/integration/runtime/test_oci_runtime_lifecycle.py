@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from .conftest import Runtime, alive, host_mounts_under
+from oci_runtime_helpers import Runtime, alive, host_mounts_under
 
 pytestmark = pytest.mark.root
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from .conftest import Runtime
+from oci_runtime_helpers import Runtime
 
 pytestmark = pytest.mark.root
 
@@ -107,3 +108,37 @@ def test_missing_command_fails_at_create(
     out = runtime.run(make_bundle("nocmd", "no-such-command"), "nocmd")
     assert out.returncode != 0
     assert "no-such-command" in out.stderr
+
+
+def test_no_new_privileges_with_seccomp_loaded_last(
+    runtime: Runtime, make_bundle: Callable[..., Path]
+) -> None:
+    bundle = make_bundle("nnp", "cat", "/proc/self/status", no_new_privileges=True, uid=1000)
+    out = runtime.run(bundle, "nnp")
+    assert out.returncode == 0, out.stderr
+    assert _status(out.stdout, "NoNewPrivs") == "1"
+    assert _status(out.stdout, "Seccomp") == "2"
+    assert _status(out.stdout, "Uid") == "1000"
+
+
+def test_user_namespace_maps_root_to_an_unprivileged_host_uid(
+    runtime: Runtime, make_bundle: Callable[..., Path]
+) -> None:
+    # The mapped root is an unprivileged host user: it must be able to reach the bundle, and
+    # pytest keeps its temporary directories 0700.
+    parent = Path(tempfile.mkdtemp(prefix="dockyard-test-root-userns-", dir="/tmp"))
+    try:
+        parent.chmod(0o711)
+        bundle = make_bundle(
+            "userns", "sh", "-c", "id -u; cat /proc/self/uid_map; echo $$", parent=parent,
+            user_namespace=True, uid_mappings=((0, 100000, 65536),),
+            gid_mappings=((0, 100000, 65536),),
+        )  # fmt: skip
+        out = runtime.run(bundle, "userns")
+    finally:
+        shutil.rmtree(parent)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "0"
+    assert lines[1].split() == ["0", "100000", "65536"]
+    assert lines[2] == "1"

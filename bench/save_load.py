@@ -1,0 +1,127 @@
+"""Time `save` and `load` of a ~200 MB, 5-layer image: Dockyard vs docker and podman.
+
+    .venv/bin/python bench/save_load.py [--repeat 3] [--mb 200]
+
+The image is generated (deterministic data: half many small files, half large ones, partly
+incompressible), written as a classic `docker save` archive with uncompressed layers, and
+loaded into each engine from scratch (the image removed between runs). Prints medians and
+ratios; engines that are not installed or not running are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import random
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import DOCKYARD, docker_available, podman_available, report, run, timed  # noqa: E402
+
+TAG = "dockyard-bench/saveload:1"
+
+
+def _layer(index: int, megabytes: int) -> bytes:
+    rng = random.Random(index)
+    buf = io.BytesIO()
+    half = megabytes * 1024 * 1024 // 2
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        def add(name: str, data: bytes) -> None:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            info.mtime = 1700000000
+            tar.addfile(info, io.BytesIO(data))
+
+        d = tarfile.TarInfo(f"layer{index}")
+        d.type = tarfile.DIRTYPE
+        d.mode = 0o755
+        tar.addfile(d)
+        small = 0
+        n = 0
+        while small < half:
+            size = rng.randint(512, 16384)
+            text = (f"layer {index} file {n} " * (size // 16 + 1)).encode()[:size]
+            add(f"layer{index}/small/{n // 100}/{n}.txt", text)
+            small += size
+            n += 1
+        add(f"layer{index}/big-random.bin", rng.randbytes(half // 2))
+        add(f"layer{index}/big-text.bin", (b"0123456789abcdef" * (half // 32 + 1))[: half // 2])
+    return buf.getvalue()
+
+
+def make_archive(path: Path, megabytes: int) -> None:
+    layers = [_layer(i, megabytes // 5) for i in range(5)]
+    diff_ids = ["sha256:" + hashlib.sha256(layer).hexdigest() for layer in layers]
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+        "config": {"Cmd": ["sh"]}, "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": [{"created": "2024-01-01T00:00:00Z", "created_by": f"layer {i}"} for i in range(5)],
+    }).encode()
+    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    with tarfile.open(path, "w") as tar:
+        def add(name: str, data: bytes) -> None:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        add(config_name, config)
+        names = []
+        for diff_id, layer in zip(diff_ids, layers, strict=True):
+            name = f"{diff_id.split(':')[1]}/layer.tar"
+            add(name, layer)
+            names.append(name)
+        add("manifest.json", json.dumps([{"Config": config_name, "RepoTags": [TAG], "Layers": names}]).encode())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mb", type=int, default=200)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
+    archive = work / "image.tar"
+    make_archive(archive, args.mb)
+    print(f"archive: {archive.stat().st_size / 1e6:.0f} MB, 5 layers")
+    loads: dict[str, float] = {}
+    saves: dict[str, float] = {}
+    root = work / "root"
+
+    def dy(*a: str) -> None:
+        run([DOCKYARD, "--root", str(root), *a])
+
+    def dy_reset() -> None:
+        subprocess.run([DOCKYARD, "--root", str(root), "rmi", "-f", TAG], capture_output=True)
+
+    loads["dockyard"] = timed(lambda: dy("load", "-i", str(archive)), args.repeat, dy_reset)
+    dy("load", "-i", str(archive))
+    saves["dockyard"] = timed(lambda: dy("save", "-o", str(work / "dy-save.tar"), TAG), args.repeat,
+                              lambda: (work / "dy-save.tar").unlink(missing_ok=True))
+    dy_reset()
+    for engine, ok in (("docker", docker_available()), ("podman", podman_available())):
+        if not ok:
+            print(f"{engine}: not available, skipped")
+            continue
+
+        def reset(engine: str = engine) -> None:
+            subprocess.run([engine, "rmi", "-f", TAG], capture_output=True)
+
+        loads[engine] = timed(lambda e=engine: run([e, "load", "-i", str(archive)]), args.repeat, reset)
+        run([engine, "load", "-i", str(archive)])
+        out = work / f"{engine}-save.tar"
+        saves[engine] = timed(lambda e=engine, o=out: run([e, "save", "-o", str(o), TAG]), args.repeat,
+                              lambda o=out: o.unlink(missing_ok=True))
+        reset()
+    report(f"load of a {args.mb} MB, 5-layer image (lower is better)", loads)
+    report(f"save of a {args.mb} MB, 5-layer image (lower is better)", saves)
+    run(["rm", "-rf", str(work)])
+
+
+if __name__ == "__main__":
+    main()

@@ -448,7 +448,8 @@ class _Tree:
         if stat.S_ISDIR(st.st_mode):
             if keep_dir:
                 return True
-            # The cached descriptor is *pfd* or the root, never inside what goes here.
+            if self._cached is not None and self._cached[1] != pfd:
+                self.invalidate()  # it may be below what goes (pfd itself stays valid)
             shutil.rmtree(name, dir_fd=pfd)
         else:
             os.unlink(name, dir_fd=pfd)

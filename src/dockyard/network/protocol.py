@@ -78,4 +78,10 @@ class PortProbe(Protocol):
 class NameRegistry(Protocol):
     """Told the names of a user network whenever its endpoints change (feeds the DNS)."""
 
-    def names_changed(self, network: NetworkRecord, names: Mapping[str, Sequence[str]]) -> None: ...
+    def names_changed(self, network: NetworkRecord, names: Mapping[str, Sequence[str]]) -> None:
+        """*network*'s names (container names, aliases, short ids) → addresses, now."""
+        ...
+
+    def network_removed(self, network: NetworkRecord) -> None:
+        """*network* is gone: stop serving it."""
+        ...

@@ -15,6 +15,7 @@ from dockyard.service.settings import Settings
 if TYPE_CHECKING:
     from dockyard.content.store import ContentStore
     from dockyard.metadata.db import Database
+    from dockyard.metadata.events import EventLog
     from dockyard.metadata.images import ImageRecords
     from dockyard.service.images import ImageService
     from dockyard.snapshot.protocol import Snapshotter
@@ -52,6 +53,12 @@ class Engine:
         from dockyard.metadata.images import ImageRecords
 
         return ImageRecords(self.db)
+
+    @cached_property
+    def events(self) -> EventLog:
+        from dockyard.metadata.events import EventLog
+
+        return EventLog(self.db)
 
     @cached_property
     def images(self) -> ImageService:

@@ -43,7 +43,9 @@ def import_image(engine: Engine, req: ImportRequest) -> str:
     comment = req.message or f"Imported from {req.source_name}"
     imported = import_rootfs(engine.content, req.stream, platform, config, comment, created)
     try:
-        return engine.images.register(imported.manifest_digest, ref=ref)
+        image_id = engine.images.register(imported.manifest_digest, ref=ref)
+        engine.events.emit("image", "import", image_id, {"name": ref.familiar() if ref else image_id})
+        return image_id
     except BaseException:
         for digest in (imported.manifest_digest, imported.config_digest):
             if not engine.image_records.by_manifest(digest) and not engine.image_records.ids_with_prefix(digest):
@@ -115,6 +117,8 @@ def load_images(engine: Engine, stream: BinaryIO, platform: str | None = None) -
             refs = list({str(r): r for r in (reference.parse(t).with_default_tag() for t in image.refs)}.values())
             image_id = engine.images.register(image.manifest_digest, ref=refs[0] if refs else None)
             registered.append(image_id)
+            engine.events.emit("image", "load", image_id,
+                               {"name": refs[0].familiar() if refs else image_id})
             for ref in refs[1:]:
                 engine.images.tag(image_id, str(ref))
             if refs:

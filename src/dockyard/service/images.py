@@ -274,7 +274,9 @@ class ImageService:
         ref = reference.parse(target)
         if ref.digest:
             raise errors.InvalidArgument("refusing to create a tag with a digest reference")
-        self._records.tag(str(ref.with_default_tag()), image_id, docs.now_rfc3339())
+        full = ref.with_default_tag()
+        self._records.tag(str(full), image_id, docs.now_rfc3339())
+        self._engine.events.emit("image", "tag", image_id, {"name": full.familiar()})
 
     def remove(self, name: str, force: bool = False, prune: bool = True) -> RemoveReport:
         """``docker rmi``: untag a reference, and delete the image when nothing names it.
@@ -299,6 +301,7 @@ class ImageService:
             self._records.untag(ref)
             report.untagged.append(reference.parse(ref).familiar())
             if [t for t in others if t in record.repo_tags]:
+                self._emit_removal(image_id, report)
                 return report
             # the last tag is gone: digests go with it, then the image
             for digest_ref in record.repo_digests:
@@ -333,7 +336,14 @@ class ImageService:
         self._records.delete(image_id)
         report.deleted.append(image_id)
         self.collect_garbage([record])
+        self._emit_removal(image_id, report)
         return report
+
+    def _emit_removal(self, image_id: str, report: RemoveReport) -> None:
+        for ref in report.untagged:
+            self._engine.events.emit("image", "untag", image_id, {"name": ref})
+        for deleted in report.deleted:
+            self._engine.events.emit("image", "delete", deleted, {"name": deleted})
 
     def collect_garbage(self, records: list[ImageRecord], blobs: set[str] | None = None) -> int:
         """Remove the layer snapshots and blobs of *records* (deleted images) that no image uses

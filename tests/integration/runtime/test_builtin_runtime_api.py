@@ -67,3 +67,21 @@ def test_place_hook_puts_the_container_in_its_cgroup_before_its_cgroup_namespace
     assert (cgroup / "cgroup.procs").read_text().strip() == ""
     with pytest.raises(NotFound):
         runtime.state("api")
+
+
+def test_create_refuses_to_fork_a_threaded_process(
+    data_root: Path, make_bundle: Callable[..., Path]
+) -> None:
+    import threading
+
+    bundle = make_bundle("threads", "true")
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    worker.start()
+    try:
+        with pytest.raises(FailedPrecondition, match="single-threaded"):
+            Builtin(str(data_root / "state")).create("threads", str(bundle))
+    finally:
+        stop.set()
+        worker.join()
+    assert not (data_root / "state" / "threads").exists()

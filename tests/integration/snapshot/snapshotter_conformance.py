@@ -19,6 +19,7 @@ import pytest
 from layer_tars import build_tar, entry, opaque, whiteout
 
 from dockyard import errors
+from dockyard._sys import mountapi
 from dockyard.image.diff import write_layer_from_upper
 from dockyard.image.layer import apply_layer
 from dockyard.mount import active_mounts, mounted
@@ -157,8 +158,6 @@ class SnapshotterConformance:
             snapshotter.remove("base")
         upper = snapshotter.upper_dir("work")
         (upper / "sub").mkdir()
-        from dockyard._sys import mountapi
-
         mountapi.mount("tmpfs", upper / "sub", "tmpfs", 0, "size=1m")
         try:
             (upper / "sub" / "precious").write_text("on the tmpfs")

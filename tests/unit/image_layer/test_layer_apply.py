@@ -246,3 +246,17 @@ def test_docker_empty_layer_has_the_well_known_diff_id(tmp_path: Path) -> None:
     assert (
         applied.diff_id == "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
     )
+
+
+def test_entries_after_a_replaced_directory_land_in_the_new_one(tmp_path: Path) -> None:
+    data = build_tar(
+        [
+            entry("a/", tarfile.DIRTYPE),
+            entry("a/b/", tarfile.DIRTYPE),
+            entry("a/b/x", data=b"x"),
+            entry("a", data=b"now a file"),
+            entry("a/b/y", data=b"y"),
+        ]
+    )
+    _apply(data, tmp_path)
+    assert sorted(os.listdir(tmp_path / "a/b")) == ["y"]

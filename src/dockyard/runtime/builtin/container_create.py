@@ -80,6 +80,14 @@ def _connect(path: str) -> Any:
     return sock
 
 
+def _threads() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 1
+
+
 def _spawn(
     container_id: str,
     config: dict[str, Any],
@@ -92,6 +100,10 @@ def _spawn(
     """Fork the init and talk to it until it is ready; its pid. Raises the init's error."""
     from dockyard.runtime.builtin import init
 
+    if _threads() > 1:  # fork() copies one thread; locks the others hold stay held
+        raise errors.FailedPrecondition(
+            f"container {container_id}: create must run in a single-threaded process"
+        )
     init.preload(config)
     console = _connect(console_socket) if console_socket else None
     fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
@@ -155,7 +167,8 @@ def create(
     follow). With ``process.terminal``, *console_socket* receives the pty master (SCM_RIGHTS).
 
     Raises InvalidArgument (bad id or config, terminal without console socket), NotFound (no
-    bundle), AlreadyExists, or the category of the init step that failed.
+    bundle), AlreadyExists, FailedPrecondition (called from a multi-threaded process: it
+    forks), or the category of the init step that failed.
     """
     cdir = st.container_dir(root, container_id)
     bundle = os.path.abspath(bundle)
@@ -179,6 +192,7 @@ def create(
         os.mkdir(cdir, 0o711)
     except FileExistsError:
         raise errors.AlreadyExists(f"container {container_id} already exists") from None
+    pid = 0
     try:
         fifo = os.path.join(cdir, st.FIFO)
         os.mkfifo(fifo, 0o622)
@@ -202,6 +216,11 @@ def create(
             with open(pid_file, "w") as f:
                 f.write(str(pid))
     except BaseException:
+        if pid:  # ready, but the state could not be recorded: take the init down
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         shutil.rmtree(cdir, ignore_errors=True)
         raise
     return ContainerState(

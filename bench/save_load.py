@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import DOCKYARD, docker_available, podman_available, report, run, timed  # noqa: E402
+from _common import DOCKYARD, docker_available, podman_available, report, run, timed
 
 TAG = "dockyard-bench/saveload:1"
 

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "push": "registry:push_cmd",
     "login": "registry:login_cmd",
     "logout": "registry:logout_cmd",
+    "daemon": "daemon:daemon_cmd",
 }
 
 

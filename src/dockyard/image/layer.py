@@ -214,15 +214,18 @@ def _apply_one(
         _apply_whiteout(member, parts, tree)
         return False
     pfd = tree.parent(parts, member.name)
+    if member.isreg():
+        # Most entries name something new: create first, make room only when it exists
+        # (one syscall per file instead of two on the common path).
+        _write_file(tar, member, base, pfd, tree)
+        return False
     existing_dir = tree.make_room(pfd, base, keep_dir=member.isdir())
     if member.isdir():
         if not existing_dir:
             os.mkdir(base, 0o700, dir_fd=pfd)
         _chown(member, base, pfd)
         return True
-    if member.isreg():
-        _write_file(tar, member, base, pfd)
-    elif member.issym():
+    if member.issym():
         os.symlink(member.linkname, base, dir_fd=pfd)
         _chown(member, base, pfd)
         _set_xattrs(member, f"/proc/self/fd/{pfd}/{base}", follow=False)
@@ -274,16 +277,23 @@ def _apply_whiteout(member: tarfile.TarInfo, parts: list[str], tree: _Tree) -> N
     _utime(member, name, pfd)
 
 
-def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, base: str, pfd: int) -> None:
-    fd = os.open(
-        base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=pfd
-    )
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_IS_ROOT = os.geteuid() == 0
+
+
+def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, base: str, pfd: int,
+                tree: _Tree) -> None:
+    try:
+        fd = os.open(base, _CREATE, 0o600, dir_fd=pfd)
+    except FileExistsError:
+        tree.make_room(pfd, base, keep_dir=False)
+        fd = os.open(base, _CREATE, 0o600, dir_fd=pfd)
     try:
         src = tar.extractfile(member)
         if src is not None and member.size:
             with open(fd, "wb", buffering=0, closefd=False) as out:
                 shutil.copyfileobj(src, out, _CHUNK)
-        if os.geteuid() == 0:
+        if _IS_ROOT:
             os.fchown(fd, member.uid, member.gid)
         os.fchmod(fd, stat.S_IMODE(member.mode))
         _set_xattrs(member, fd, follow=True)
@@ -324,7 +334,7 @@ def _hard_link(member: tarfile.TarInfo, base: str, pfd: int, tree: _Tree) -> Non
 
 
 def _chown(member: tarfile.TarInfo, name: str, pfd: int) -> None:
-    if os.geteuid() == 0:
+    if _IS_ROOT:
         os.chown(name, member.uid, member.gid, dir_fd=pfd, follow_symlinks=False)
 
 

@@ -64,7 +64,7 @@ def read_archive(content: ContentStore, stream: BinaryIO, platform: Platform) ->
     small: dict[str, bytes] = {}
     ingested: set[str] = set()
     try:
-        tar = tarfile.open(fileobj=stream, mode="r|*", bufsize=1 << 20)
+        tar = tarfile.open(fileobj=stream, mode="r|*", bufsize=1 << 20)  # noqa: SIM115 (with below)
     except tarfile.TarError as exc:
         raise errors.InvalidArgument(f"invalid archive: {exc}") from exc
     try:

@@ -15,7 +15,7 @@ import fcntl
 import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +27,29 @@ from dockyard.snapshot.protocol import Snapshotter
 
 __all__ = ["LayerBlob", "locked", "unpack_layers"]
 
-# Layers applied at once. Application is disk- and decompression-bound (native code that
-# releases the GIL), so a few threads overlap well even on two cores.
-MAX_PARALLEL = 4
+# Layers applied at once, each in its own process: applying a layer is part kernel work
+# (file creation) and part Python (tar headers, per-file calls), and only processes run the
+# Python parts side by side. Small stacks are applied in this process (forking costs more).
+MAX_PARALLEL = max(2, min(4, os.cpu_count() or 2))
+_PARALLEL_MIN_BYTES = 16 << 20
+
+
+def _apply_in_worker(blob_path: str, dest: str) -> str:
+    """Apply one layer blob into *dest* (runs in a worker process); returns the diff id."""
+    from dockyard.image.layer import apply_layer
+
+    with open(blob_path, "rb") as stream:
+        return apply_layer(stream, Path(dest)).diff_id
+
+
+def _pool(workers: int) -> Executor:
+    """A process pool: forked when this process has one thread (the CLI; cheap), else
+    started by a fork server (the daemon must never fork a threaded process)."""
+    import multiprocessing
+    import threading
+
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
 
 
 @dataclass(frozen=True)
@@ -93,24 +113,29 @@ def unpack_layers(
                 keys[i] = f"extract-{token}-{chain[i]}"
                 snapshotter.prepare(keys[i], parent)
 
-            def apply(i: int) -> None:
-                with content.open(blobs[i].digest) as stream:
-                    applied = apply_layer(stream, snapshotter.fs_dir(keys[i]))
-                if applied.diff_id != diff_ids[i]:
+            def check(i: int, diff_id: str) -> None:
+                if diff_id != diff_ids[i]:
                     raise errors.DigestMismatch(
-                        f"layer {blobs[i].digest}: content has diff id {applied.diff_id}, "
+                        f"layer {blobs[i].digest}: content has diff id {diff_id}, "
                         f"the image config says {diff_ids[i]}"
                     )
                 if on_layer is not None:
                     on_layer(i, blobs[i].digest)
 
-            if len(missing) <= 1:
+            total = sum(content.info(blobs[i].digest).size for i in missing)
+            if len(missing) <= 1 or total < _PARALLEL_MIN_BYTES:
                 for i in missing:
-                    apply(i)
+                    with content.open(blobs[i].digest) as stream:
+                        check(i, apply_layer(stream, snapshotter.fs_dir(keys[i])).diff_id)
             else:
-                with ThreadPoolExecutor(min(MAX_PARALLEL, len(missing))) as pool:
-                    for future in [pool.submit(apply, i) for i in missing]:
-                        future.result()
+                with _pool(min(MAX_PARALLEL, len(missing))) as pool:
+                    futures = {
+                        i: pool.submit(_apply_in_worker, str(content.path(blobs[i].digest)),
+                                       str(snapshotter.fs_dir(keys[i])))
+                        for i in missing
+                    }
+                    for i, future in futures.items():
+                        check(i, future.result())
             for i in missing:
                 snapshotter.commit(chain[i], keys[i])
                 del keys[i]

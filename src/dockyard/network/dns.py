@@ -89,7 +89,7 @@ class DnsServer:
         self.timeout = timeout
         self._udp: socket.socket | None = None
         self._tcp: socket.socket | None = None
-        self._wake_r, self._wake_w = -1, -1
+        self._wake: tuple[socket.socket, socket.socket] | None = None
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dockyard-dns")
 
@@ -108,18 +108,19 @@ class DnsServer:
             raise errors.Conflict(
                 f"cannot serve DNS on {self.address}:{self.port}: {exc.strerror}"
             ) from exc
-        self._wake_r, self._wake_w = socket.socketpair()  # type: ignore[assignment]
+        self._wake = socket.socketpair()
         self._thread = threading.Thread(target=self._serve, name="dockyard-dns", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         """Stop serving and close the sockets (idempotent)."""
-        if self._thread is not None:
-            self._wake_w.send(b"x")  # type: ignore[attr-defined]
+        if self._thread is not None and self._wake is not None:
+            self._wake[1].send(b"x")
             self._thread.join()
             self._thread = None
-            self._wake_r.close()  # type: ignore[attr-defined]
-            self._wake_w.close()  # type: ignore[attr-defined]
+            for end in self._wake:
+                end.close()
+            self._wake = None
         self._pool.shutdown(wait=True)
         self._close_sockets()
 
@@ -137,11 +138,11 @@ class DnsServer:
         self._udp = self._tcp = None
 
     def _serve(self) -> None:
-        assert self._udp is not None and self._tcp is not None
+        assert self._udp is not None and self._tcp is not None and self._wake is not None
         with selectors.DefaultSelector() as sel:
             sel.register(self._udp, selectors.EVENT_READ, "udp")
             sel.register(self._tcp, selectors.EVENT_READ, "tcp")
-            sel.register(self._wake_r, selectors.EVENT_READ, "wake")  # type: ignore[arg-type]
+            sel.register(self._wake[0], selectors.EVENT_READ, "wake")
             while True:
                 for key, _ in sel.select():
                     if key.data == "wake":

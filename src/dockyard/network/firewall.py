@@ -75,6 +75,17 @@ class NftFirewall:
         else:
             run_nft(ruleset.delete_script(self.table), "delete Dockyard's table")
 
+    def add_ports(self, ports: Sequence[PortMapping]) -> None:
+        """Add *ports* to the existing table's maps. Raises Unavailable when nftables refuses
+        (the table is gone, say: then ``apply`` rebuilds it)."""
+        if ports:
+            run_nft(ruleset.add_ports_script(ports, self.table), "publish ports")
+
+    def remove_ports(self, ports: Sequence[PortMapping]) -> None:
+        """Remove *ports* from the table's maps. Raises Unavailable when nftables refuses."""
+        if ports:
+            run_nft(ruleset.delete_ports_script(ports, self.table), "withdraw ports")
+
     def open_forwarding(self) -> None:
         """Add the FORWARD accept rules if the iptables FORWARD policy is DROP (idempotent).
 

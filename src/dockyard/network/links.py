@@ -183,11 +183,15 @@ def add_veth(
                 raise errors.NotFound(f"bridge {bridge} not found")
             peer = {"ifname": tmp_name, "net_ns_fd": fd, "address": mac}
             ipr.link("add", ifname=host_name, kind="veth", peer=peer)
-            index = _index(ipr, host_name)
-            ipr.link("set", index=index, master=master, state="up")
     finally:
         os.close(fd)
     try:
+        with _netlink(f"cannot attach veth {host_name} to {bridge}") as ipr:
+            index = _index(ipr, host_name)
+            ipr.link("set", index=index, master=master, state="up")
+            # Hairpin: a container's packets to a host address DNATed back to itself must be
+            # allowed out of the port they came in by.
+            ipr.brport("set", index=index, mode=1)
         return run_in_netns(netns_path, _configure_peer(tmp_name, ip, prefix, gateway))
     except BaseException:
         remove_link(host_name)

@@ -12,6 +12,7 @@ netns file) and returns data; never imports runtime/, image/ or volume/.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -36,20 +37,15 @@ def _default_links() -> LinkDriver:
     return LinuxLinks()
 
 
-def _default_firewall() -> Firewall:
+def _default_firewall(table: str) -> Firewall:
     from dockyard.network.firewall import NftFirewall
 
-    return NftFirewall()
+    return NftFirewall(table)
 
 
 def names_of(state: NetworkState, network: NetworkRecord) -> dict[str, list[str]]:
-    """The DNS names of *network*: each endpoint's name, aliases and 12-char container id."""
-    names: dict[str, list[str]] = {}
-    for ep in state.endpoints_of(network.id):
-        for name in (ep.name, *ep.aliases, ep.container_id[:12]):
-            if name:
-                names.setdefault(name.lower(), []).append(ep.ip)
-    return names
+    """The DNS names of *network* (see ``NetworkState.names``)."""
+    return state.names(network.id)
 
 
 class NetworkManager:
@@ -57,7 +53,11 @@ class NetworkManager:
 
     *state_dir* holds ``network.json`` (and its lock). *links*, *firewall* and *probe*
     default to the real host; *registry* (optional) is told the names of a user network
-    whenever they change, to feed its DNS server.
+    whenever they change, to feed its DNS server (``dnsregistry.EmbeddedDns``).
+
+    The host objects shared by every engine are named by *table* (the nftables table,
+    ``dockyard``) and *default_bridge* (``dockyard0``); a second engine on the same host (a
+    test's) must give its own names, or the two would rewrite each other's rules.
     """
 
     def __init__(
@@ -67,10 +67,13 @@ class NetworkManager:
         firewall: Firewall | None = None,
         probe: PortProbe | None = None,
         registry: NameRegistry | None = None,
+        table: str = "dockyard",
+        default_bridge: str = create.DEFAULT_BRIDGE,
     ) -> None:
         self.state = StateFile(state_dir)
         self.links = links or _default_links()
-        self.firewall = firewall or _default_firewall()
+        self.firewall = firewall or _default_firewall(table)
+        self.default_bridge = default_bridge
         self.probe = probe or HostPorts()
         self.registry = registry
 
@@ -106,21 +109,9 @@ class NetworkManager:
         return names_of(state, state.find_network(ref))
 
     def name_source(self, ref: str) -> Callable[[], Mapping[str, Sequence[str]] | None]:
-        """A ``NameTable`` refresher: network *ref*'s names when the state file changed since
-        the last call, else None. Raises NotFound."""
-        network_id = self.inspect_network(ref).id
-        seen = [-1.0]
-
-        def refresh() -> Mapping[str, Sequence[str]] | None:
-            stamp = self.state.mtime()
-            if stamp == seen[0]:
-                return None
-            seen[0] = stamp
-            state = self.state.read()
-            net = state.networks.get(network_id)
-            return names_of(state, net) if net is not None else {}
-
-        return refresh
+        """A ``NameTable`` refresher for network *ref*: its names when the state file changed
+        since the last call, else None. Raises NotFound."""
+        return self.state.name_source(self.inspect_network(ref).id)
 
     # -- networks ----------------------------------------------------------------------
 
@@ -159,6 +150,8 @@ class NetworkManager:
     ) -> NetworkRecord:
         host = self.links.host_subnets() if subnet is None else []
         net = create.plan_network(state, host, name, subnet, gateway, internal, labels, default)
+        if default:
+            net = dataclasses.replace(net, bridge=self.default_bridge)
         self.links.ensure_bridge(net.bridge, net.gateway, net.prefix)
         try:
             state.networks[net.id] = net
@@ -266,17 +259,21 @@ class NetworkManager:
         ep = state.endpoints.pop(endpoint_key(net.id, container_id), None)
         if ep is None:
             return False
-        before = len(state.ports)
-        state.ports = [
-            p
-            for p in state.ports
-            if not (p.network_id == net.id and p.container_id == container_id)
-        ]
-        if len(state.ports) != before:
-            self._apply(state)
+        gone = [p for p in state.ports if p.network_id == net.id and p.container_id == container_id]
+        state.ports = [p for p in state.ports if p not in gone]
+        self._withdraw(state, gone)
         self.links.remove_link(ep.host_veth)
         self._names_changed(state, net)
         return True
+
+    def _withdraw(self, state: NetworkState, gone: Sequence[PortMapping]) -> None:
+        """Take *gone* (already out of *state*) out of the firewall; rebuild if that fails."""
+        if not gone:
+            return
+        try:
+            self.firewall.remove_ports(gone)
+        except errors.Unavailable:
+            self._apply(state)
 
     def _names_changed(self, state: NetworkState, net: NetworkRecord) -> None:
         """Tell the registry; a DNS failure must not undo the link work, so it is logged."""
@@ -294,6 +291,7 @@ class NetworkManager:
         every host address (or the spec's IP) and 127.0.0.1. Returns the mappings with their
         host ports chosen.
 
+        Nothing is published from an internal network (as in Docker): the result is empty.
         Raises NotFound when the endpoint is gone, InvalidArgument for a bad spec, Conflict
         when a host port is taken, Unavailable when nftables refuses.
         """
@@ -303,16 +301,22 @@ class NetworkManager:
                     f"container {endpoint.container_id[:12]} is not connected to network "
                     f"{endpoint.network_id[:12]}"
                 )
-            planned = plan_ports(state.ports, state.endpoints[endpoint.key], ports, self.probe)
+            current = state.endpoints[endpoint.key]
+            if current.internal:  # Docker publishes nothing from an internal network
+                log.info("ports of %s not published: its network is internal", current.name)
+                return []
+            planned = plan_ports(state.ports, current, ports, self.probe)
             state.ports = [*state.ports, *planned]
-            self._apply(state)
+            try:
+                self.firewall.add_ports(planned)
+            except errors.Unavailable:
+                self._apply(state)  # the table went (flushed by hand, say): rebuild it all
             return planned
 
     def unpublish(self, container_id: str) -> list[PortMapping]:
         """Withdraw every port published to *container_id*; returns them."""
         with self.state.change() as state:
             gone = [p for p in state.ports if p.container_id == container_id]
-            if gone:
-                state.ports = [p for p in state.ports if p.container_id != container_id]
-                self._apply(state)
+            state.ports = [p for p in state.ports if p.container_id != container_id]
+            self._withdraw(state, gone)
             return gone

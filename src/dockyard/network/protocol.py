@@ -58,6 +58,14 @@ class Firewall(Protocol):
         """Make the rules match *networks* and *ports*; remove them all when both are empty."""
         ...
 
+    def add_ports(self, ports: Sequence[PortMapping]) -> None:
+        """Publish *ports* on top of the last ``apply`` (fast path)."""
+        ...
+
+    def remove_ports(self, ports: Sequence[PortMapping]) -> None:
+        """Withdraw *ports* published earlier."""
+        ...
+
     def open_forwarding(self) -> None:
         """Let Dockyard bridges forward despite another firewall's DROP policy."""
         ...

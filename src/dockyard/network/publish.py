@@ -7,9 +7,11 @@ the standard library, ``dockyard.errors`` and the package's pure modules.
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Sequence
 
+from dockyard import errors
 from dockyard.network.model import Endpoint, PortMapping
 from dockyard.network.ports import PortRequest, parse_port_spec, pick_host_port
 from dockyard.network.protocol import PortProbe
@@ -21,13 +23,20 @@ class HostPorts:
     """The ``PortProbe`` of the calling thread's network namespace."""
 
     def is_free(self, proto: str, host_ip: str, port: int) -> bool:
+        """Whether a socket could bind ``host_ip:port``; raises InvalidArgument when
+        *host_ip* is not an address of this host (Docker fails the same way)."""
         kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
         with socket.socket(socket.AF_INET, kind) as sock:
             if kind == socket.SOCK_STREAM:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((host_ip or "0.0.0.0", port))
-            except OSError:
+            except OSError as exc:
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    raise errors.InvalidArgument(
+                        f"cannot publish port {port} on {host_ip}: "
+                        "it is not an address of this host"
+                    ) from exc
                 return False
         return True
 

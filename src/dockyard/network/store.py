@@ -15,7 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +54,16 @@ class NetworkState:
     def endpoints_of(self, network_id: str) -> list[Endpoint]:
         return [e for e in self.endpoints.values() if e.network_id == network_id]
 
+    def names(self, network_id: str) -> dict[str, list[str]]:
+        """The DNS names of a network: each endpoint's name, aliases and 12-char container
+        id (lower case), name first, mapped to its addresses."""
+        names: dict[str, list[str]] = {}
+        for ep in self.endpoints_of(network_id):
+            for name in (ep.name, *ep.aliases, ep.container_id[:12]):
+                if name:
+                    names.setdefault(name.lower(), []).append(ep.ip)
+        return names
+
     def to_dict(self) -> dict[str, object]:
         return {
             "version": VERSION,
@@ -88,12 +98,28 @@ class StateFile:
             fcntl.flock(lock, fcntl.LOCK_SH)
             return self._load()
 
-    def mtime(self) -> float:
-        """When the state last changed (0 when it never did)."""
+    def stamp(self) -> tuple[int, int, int]:
+        """Changes whenever the state is saved: (inode, mtime ns, size); zeros without a
+        file. Cheap enough to check before every DNS answer."""
         try:
-            return self.path.stat().st_mtime_ns / 1e9
+            st = self.path.stat()
         except FileNotFoundError:
-            return 0.0
+            return (0, 0, 0)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def name_source(self, network_id: str) -> Callable[[], dict[str, list[str]] | None]:
+        """A ``NameTable`` refresher: the network's names when the state changed since the
+        last call, else None (one ``stat`` per DNS answer)."""
+        seen: list[tuple[int, int, int]] = [(-1, -1, -1)]
+
+        def refresh() -> dict[str, list[str]] | None:
+            stamp = self.stamp()
+            if stamp == seen[0]:
+                return None
+            seen[0] = stamp
+            return self.read().names(network_id)
+
+        return refresh
 
     @contextmanager
     def change(self) -> Iterator[NetworkState]:

@@ -86,6 +86,13 @@ def parse_log_opts(opts: dict[str, str]) -> tuple[int, int]:
     return max_size, max_file
 
 
+_json_string = json.encoder.encode_basestring  # the C encoder, keeps non-ASCII as UTF-8
+
+
+def _encode(raw: bytes, suffix: bytes) -> bytes:
+    return b'{"log":' + _json_string(raw.decode("utf-8", "replace")).encode() + suffix
+
+
 class LogWriter:
     """Appends entries to *path*, splitting chunks into lines and rotating by size."""
 
@@ -100,29 +107,28 @@ class LogWriter:
     def write(self, stream: str, data: bytes) -> None:
         """Record a chunk read from *stream*; an incomplete last line waits for the rest."""
         buf = self._pending.pop(stream, b"") + data
-        now = time.time_ns()
+        suffix = self._suffix(stream, time.time_ns())
         out: list[bytes] = []
         start = 0
         while True:
             end = buf.find(b"\n", start)
             if end < 0 or end - start >= MAX_LINE:
                 if len(buf) - start >= MAX_LINE:
-                    out.append(self._encode(stream, buf[start : start + MAX_LINE], now))
+                    out.append(_encode(buf[start : start + MAX_LINE], suffix))
                     start += MAX_LINE
                     continue
                 break
-            out.append(self._encode(stream, buf[start : end + 1], now))
+            out.append(_encode(buf[start : end + 1], suffix))
             start = end + 1
         if start < len(buf):
             self._pending[stream] = buf[start:]
-        for line in out:
-            self._append(line)
+        self._append(out)
 
     def flush(self) -> None:
         """Write held-back partial lines as entries (the stream closed without a newline)."""
         now = time.time_ns()
         for stream, rest in sorted(self._pending.items()):
-            self._append(self._encode(stream, rest, now))
+            self._append([_encode(rest, self._suffix(stream, now))])
         self._pending.clear()
 
     def close(self) -> None:
@@ -131,15 +137,22 @@ class LogWriter:
         os.close(self._fd)
 
     @staticmethod
-    def _encode(stream: str, raw: bytes, now: int) -> bytes:
-        record = {"log": raw.decode("utf-8", "replace"), "stream": stream, "time": format_time(now)}
-        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    def _suffix(stream: str, now: int) -> bytes:
+        """The record's tail, shared by every line of one chunk (one timestamp per read)."""
+        return f',"stream":{_json_string(stream)},"time":"{format_time(now)}"}}\n'.encode()
 
-    def _append(self, line: bytes) -> None:
-        if self.max_size and self._size and self._size + len(line) > self.max_size:
-            self._rotate()
-        os.write(self._fd, line)
-        self._size += len(line)
+    def _append(self, lines: list[bytes]) -> None:
+        """Write *lines*, in one syscall unless a rotation falls among them."""
+        batch = b"".join(lines)
+        if not self.max_size or self._size + len(batch) <= self.max_size:
+            os.write(self._fd, batch)
+            self._size += len(batch)
+            return
+        for line in lines:
+            if self._size and self._size + len(line) > self.max_size:
+                self._rotate()
+            os.write(self._fd, line)
+            self._size += len(line)
 
     def _rotate(self) -> None:
         os.close(self._fd)
@@ -166,10 +179,29 @@ def log_files(path: str) -> list[str]:
     return [*reversed(rotated), *current]
 
 
+_second_cache: dict[str, int] = {}
+
+
+def _log_time_ns(text: str) -> int:
+    """A log record's ``time``; lines of the same second share one parse (the common case)."""
+    head = text[:19]
+    if not (text.endswith("Z") and text[19:20] in (".", "Z")):
+        return parse_time(text)
+    secs = _second_cache.get(head)
+    if secs is None:
+        if len(_second_cache) > 1024:
+            _second_cache.clear()
+        secs = _second_cache[head] = parse_time(head + "Z") // 1_000_000_000
+    frac = text[20:-1] if text[19] == "." else ""
+    if frac and not frac.isdigit():
+        raise errors.InvalidArgument(f"invalid value for time: {text!r}")
+    return secs * 1_000_000_000 + int(frac.ljust(9, "0")[:9] or "0")
+
+
 def _decode(line: bytes) -> LogEntry | None:
     try:
         rec = json.loads(line)
-        return LogEntry(parse_time(rec["time"]), rec["stream"], rec["log"])
+        return LogEntry(_log_time_ns(rec["time"]), rec["stream"], rec["log"])
     except (ValueError, KeyError, TypeError, errors.InvalidArgument):
         return None  # a torn last line (writer mid-append) or foreign garbage
 

@@ -18,6 +18,7 @@ __all__ = [
     "ContainerState",
     "Creator",
     "Deleter",
+    "Executor",
     "Killer",
     "OCIRuntime",
     "Starter",
@@ -118,5 +119,18 @@ class Deleter(Protocol):
         ...
 
 
-class OCIRuntime(Creator, Starter, Killer, StateReader, Deleter, Protocol):
+class Executor(Protocol):
+    def exec_process(
+        self,
+        container_id: str,
+        process: dict[str, object],
+        *,
+        console_socket: str | None = None,
+    ) -> int:
+        """Run OCI *process* inside the container (``docker exec``); its host pid. Raises
+        NotFound, FailedPrecondition (not running), InvalidArgument."""
+        ...
+
+
+class OCIRuntime(Creator, Starter, Killer, StateReader, Deleter, Executor, Protocol):
     """Every role: what the engine needs to run containers."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dockyard import errors
-from dockyard.runtime.cgroups import Resources, V1Driver, detect
+from dockyard.runtime.cgroups import Resources, V1Driver, detect, kill_all
 
 MIB = 1024 * 1024
 ROOT = "/sys/fs/cgroup"
@@ -133,3 +133,18 @@ def test_freeze_stops_and_thaw_resumes(driver: V1Driver, tmp_path: Path) -> None
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_kill_all_ends_a_forking_workload_so_the_cgroup_can_go(driver: V1Driver) -> None:
+    driver.create("c1", Resources(pids_limit=200))
+    forker = "while :; do sleep 5 & sleep 0.01; done"
+    proc = spawn_in(driver, "c1", ["/bin/sh", "-c", forker])
+    deadline = time.monotonic() + 5
+    while len(driver.pids("c1")) < 5:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert kill_all(driver, "c1") >= 5
+    assert driver.pids("c1") == []
+    proc.wait(timeout=5)
+    driver.delete("c1")
+    assert not os.path.exists(driver.dir("memory", "c1"))

@@ -18,7 +18,6 @@ import pytest
 
 from dockyard.network import NetworkManager
 from dockyard.network._netns import new_netns, run_in_netns
-from dockyard.network.firewall import NftFirewall
 
 
 class Namespaces:
@@ -47,8 +46,13 @@ def namespaces() -> Iterator[Namespaces]:
 
 @pytest.fixture
 def manager(data_root: Path) -> Iterator[NetworkManager]:
-    """A manager on the test's data root, with a table of its own (``dockyard-t<pid>``)."""
-    mgr = NetworkManager(data_root / "network", firewall=NftFirewall(f"dockyard-t{os.getpid()}"))
+    """A manager on the test's data root, with a table and default bridge of its own (so a
+    Dockyard running on the same host is left alone)."""
+    mgr = NetworkManager(
+        data_root / "network",
+        table=f"dockyard-t{os.getpid()}",
+        default_bridge=f"dockyard0-{os.getpid() % 100000}",
+    )
     yield mgr
     for ep in mgr.endpoints():
         mgr.disconnect(ep.network_id, ep.container_id)

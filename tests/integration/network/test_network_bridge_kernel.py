@@ -152,3 +152,12 @@ def test_vanished_container_namespace_disconnects_cleanly(
     # Its address is free again.
     ns2 = namespaces.new()
     assert manager.connect(ns2, "gone", "8" * 64, "next").ip == ep.ip
+
+
+def test_missing_namespace_is_not_found_and_leaves_no_link(manager: NetworkManager) -> None:
+    manager.create_network("lonely")
+    before = _host_links()
+    with pytest.raises(errors.NotFound, match="network namespace /proc/999999999/ns/net"):
+        manager.connect("/proc/999999999/ns/net", "lonely", "0" * 64, "nobody")
+    assert _host_links() == before
+    assert manager.endpoints("lonely") == []

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
-from dockyard.network import NetworkManager, dnswire
+from dockyard.network import NetworkManager, dnsd, dnswire
 from dockyard.network._netns import run_in_netns
 from dockyard.network.dnsregistry import EmbeddedDns
-from dockyard.network.firewall import NftFirewall
 
 
 def _nxdomain_upstream() -> tuple[socket.socket, threading.Thread]:
@@ -31,10 +31,12 @@ def _nxdomain_upstream() -> tuple[socket.socket, threading.Thread]:
     return sock, thread
 
 
-def _ask(netns: str, server: str, name: str, qtype: int = dnswire.TYPE_A) -> tuple[int, list]:
+def _ask(
+    netns: str, server: str, name: str, qtype: int = dnswire.TYPE_A, timeout: float = 3
+) -> tuple[int, list]:
     def go() -> tuple[int, list]:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(3)
+            s.settimeout(timeout)
             s.sendto(dnswire.build_query(42, name, qtype), (server, 53))
             return dnswire.parse_response_answers(s.recvfrom(4096)[0])
 
@@ -44,9 +46,7 @@ def _ask(netns: str, server: str, name: str, qtype: int = dnswire.TYPE_A) -> tup
 def test_containers_resolve_each_other_by_name(data_root: Path, namespaces) -> None:
     upstream, thread = _nxdomain_upstream()
     dns = EmbeddedDns(upstreams=[upstream.getsockname()])
-    manager = NetworkManager(
-        data_root / "network", firewall=NftFirewall(f"dockyard-t{os.getpid()}"), registry=dns
-    )
+    manager = NetworkManager(data_root / "network", table=f"dockyard-t{os.getpid()}", registry=dns)
     try:
         net = manager.create_network("named")
         ns1 = namespaces.new()
@@ -72,6 +72,47 @@ def test_containers_resolve_each_other_by_name(data_root: Path, namespaces) -> N
             manager.disconnect(ep.network_id, ep.container_id)
         for leftover in manager.list_networks():
             manager.remove_network(leftover.id)
+        upstream.sendto(b"stop", upstream.getsockname())
+        thread.join(timeout=5)
+        upstream.close()
+
+
+def test_dns_helper_process_serves_every_user_network(
+    manager: NetworkManager, namespaces, data_root: Path
+) -> None:
+    """``dnsd.serve`` (what ``python -m dockyard.network.dnsd`` runs) follows the state file."""
+    upstream, thread = _nxdomain_upstream()
+    stop = threading.Event()
+    helper = threading.Thread(
+        target=dnsd.serve,
+        args=(data_root / "network", stop, [upstream.getsockname()]),
+        kwargs={"poll": 0.02, "exit_when_idle": True},
+    )
+    try:
+        net = manager.create_network("helped")
+        ns = namespaces.new()
+        one = manager.connect(ns, "helped", "a1" * 32, "one")
+        helper.start()
+        deadline = time.monotonic() + 3
+        answer: tuple[int, list] | None = None
+        while answer is None and time.monotonic() < deadline:
+            try:
+                answer = _ask(ns, net.gateway, "one", timeout=0.2)
+            except (TimeoutError, ConnectionRefusedError):
+                time.sleep(0.02)
+        assert answer == (0, [(dnswire.TYPE_A, one.ip)])
+        # Known the moment connect returns: the table re-reads the state before answering.
+        two = manager.connect(namespaces.new(), "helped", "b2" * 32, "two")
+        assert _ask(ns, net.gateway, "two") == (0, [(dnswire.TYPE_A, two.ip)])
+        manager.disconnect("helped", "a1" * 32)
+        manager.disconnect("helped", "b2" * 32)
+        manager.remove_network("helped")
+        helper.join(timeout=3)
+        assert not helper.is_alive()  # idle: no user network left
+    finally:
+        stop.set()
+        if helper.is_alive() or helper.ident is not None:
+            helper.join(timeout=3)
         upstream.sendto(b"stop", upstream.getsockname())
         thread.join(timeout=5)
         upstream.close()

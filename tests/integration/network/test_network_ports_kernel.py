@@ -76,3 +76,26 @@ def test_port_held_by_a_host_socket_is_refused(manager: NetworkManager, namespac
         with pytest.raises(errors.Conflict, match=f"Bind for 127.0.0.1:{port} failed"):
             manager.publish(ep, [f"127.0.0.1:{port}:80"])
     assert manager.ports() == []
+
+
+def test_published_port_via_host_address_from_containers(
+    manager: NetworkManager, namespaces, echo, tcp_talk: Callable[..., bytes]
+) -> None:
+    """Containers reach a published port through a host address: the publishing container
+    itself (hairpin), a neighbour, and a container of another network."""
+    front, back = manager.create_network("front"), manager.create_network("back")
+    ns_web, ns_peer, ns_other = namespaces.new(), namespaces.new(), namespaces.new()
+    web = manager.connect(ns_web, "front", "5" * 64, "web")
+    manager.connect(ns_peer, "front", "6" * 64, "peer")
+    other = manager.connect(ns_other, "back", "7" * 64, "other")
+    server = echo(ns_web, 80)
+    (mapping,) = manager.publish(web, ["80"])
+    host_ip = _host_address(manager) or front.gateway
+    for ns in (ns_web, ns_peer, ns_other):
+        assert tcp_talk(host_ip, mapping.host_port, ns) == b"echo:hi"
+    # Each came masqueraded: the container sees the gateway of the network it is on.
+    assert [p[0] for p in server.peers] == [front.gateway, front.gateway, front.gateway]
+    # Isolation still holds for the container's own address.
+    with pytest.raises(TimeoutError):
+        tcp_talk(web.ip, 80, ns_other, timeout=0.5)
+    assert other.gateway == back.gateway

@@ -142,3 +142,16 @@ def test_user_namespace_maps_root_to_an_unprivileged_host_uid(
     assert lines[0] == "0"
     assert lines[1].split() == ["0", "100000", "65536"]
     assert lines[2] == "1"
+
+
+def test_cgroup_filesystem_is_visible_and_read_only(
+    runtime: Runtime, make_bundle: Callable[..., Path]
+) -> None:
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
+    target = "/sys/fs/cgroup/x" if v2 else "/sys/fs/cgroup/pids/x"
+    script = f"ls /sys/fs/cgroup; mkdir {target} 2>/dev/null || echo cgroup-ro"
+    out = runtime.run(make_bundle("cg", "sh", "-c", script), "cg")
+    assert out.returncode == 0, out.stderr
+    seen = set(out.stdout.split())
+    assert "cgroup-ro" in seen
+    assert ("cgroup.controllers" in seen) if v2 else ({"memory", "pids"} <= seen)

@@ -108,3 +108,23 @@ def test_console_socket_gets_the_pty_master(
         assert runtime.cmd("delete", "tty").returncode == 0
     finally:
         server.close()
+
+
+def test_exec_joins_a_running_container(runtime: Runtime, make_bundle: Callable[..., Path]) -> None:
+    bundle = make_bundle("ex", "sleep", "100")
+    rc, err = runtime.create(bundle, "ex")
+    assert rc == 0, err
+    assert runtime.cmd("start", "ex").returncode == 0
+    out = runtime.cmd("exec", "ex", "sh", "-c", "echo $$; hostname; cat /proc/1/cmdline; exit 4")
+    assert out.returncode == 4, out.stderr
+    pid, hostname, init_cmd = out.stdout.split("\n", 2)
+    assert int(pid) > 1
+    assert hostname == "box"
+    assert init_cmd.split("\0")[0] == "sleep"
+    user = runtime.cmd("exec", "--user", "1000:1000", "ex", "id", "-u")
+    assert user.returncode == 0, user.stderr
+    assert user.stdout.strip() == "1000"
+    missing = runtime.cmd("exec", "ex", "no-such-command")
+    assert missing.returncode != 0
+    assert runtime.cmd("delete", "--force", "ex").returncode == 0
+    assert runtime.cmd("exec", "ex", "true").returncode != 0

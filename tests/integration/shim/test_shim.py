@@ -25,6 +25,7 @@ from dockyard.runtime.shim.client import (
     resize,
     shim_alive,
     start_shim,
+    stop,
     wait_exit,
 )
 from dockyard.runtime.shim.config import LogConfig, ShimConfig
@@ -270,3 +271,31 @@ def test_logs_follow_a_running_container_until_it_exits(state_dir: Path) -> None
     )
     assert [e.text for e in followed] == [f"line {i}\n" for i in range(1, 6)]
     assert read_exit(str(state_dir)) is not None
+
+
+def test_stop_escalates_to_sigkill_when_the_signal_is_ignored(state_dir: Path) -> None:
+    script = "trap '' TERM; echo ready; while :; do sleep 0.05; done"
+    start_shim(str(state_dir), config(state_dir, ["/bin/sh", "-c", script], restart="always"))
+    deadline = time.monotonic() + 10
+    while not logged(state_dir):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    began = time.monotonic()
+    result = stop(str(state_dir), signal.SIGTERM, timeout=0.3)
+    assert result["exit_code"] == 137 and result["restart_count"] == 0
+    assert time.monotonic() - began >= 0.3
+    assert stop(str(state_dir)) == result  # stopping a stopped container changes nothing
+
+
+def test_attach_to_a_tty_is_a_raw_stream_with_echo(state_dir: Path) -> None:
+    argv = ["/bin/sh", "-c", "read line; echo got $line"]
+    start_shim(str(state_dir), config(state_dir, argv, tty=True, wait_attach=True))
+    sock = connect_attach(str(state_dir))
+    sock.settimeout(10)
+    sock.sendall(b"hello\n")
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    assert data == b"hello\r\ngot hello\r\n"  # the terminal's echo, then the output; no frames
+    assert wait_exit(str(state_dir), 10)["exit_code"] == 0

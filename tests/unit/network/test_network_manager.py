@@ -48,12 +48,25 @@ class FakeLinks:
 
 
 class FakeFirewall:
+    """Records the rules the manager asks for: networks and published ports."""
+
     def __init__(self) -> None:
-        self.tables: list[tuple[list[str], list[str]]] = []
+        self.networks: list[str] = []
+        self.ports: list[str] = []
+        self.rebuilds = 0
         self.forwarding_open = False
 
     def apply(self, networks: Sequence[NetworkRecord], ports: Sequence[PortMapping]) -> None:
-        self.tables.append(([n.name for n in networks], [str(p) for p in ports]))
+        self.networks = sorted(n.name for n in networks)
+        self.ports = [str(p) for p in ports]
+        self.rebuilds += 1
+
+    def add_ports(self, ports: Sequence[PortMapping]) -> None:
+        self.ports += [str(p) for p in ports]
+
+    def remove_ports(self, ports: Sequence[PortMapping]) -> None:
+        for p in ports:
+            self.ports.remove(str(p))
 
     def open_forwarding(self) -> None:
         self.forwarding_open = True
@@ -98,7 +111,7 @@ def test_new_network_avoids_host_routes_and_other_networks(tmp_path: Path) -> No
     assert b.subnet == "172.19.0.0/16"
     assert a.bridge == f"dockyard-{a.id[:6]}" and len(a.bridge) <= 15
     assert set(links.links) == {a.bridge, b.bridge}
-    assert fw.tables[-1] == (["a", "b"], []) and fw.forwarding_open
+    assert (fw.networks, fw.ports) == (["a", "b"], []) and fw.forwarding_open
     # Another manager on the same state directory sees them.
     other, _, _ = _manager(tmp_path)
     assert [n.name for n in other.list_networks()] == ["a", "b"]
@@ -168,10 +181,12 @@ def test_name_source_sees_changes_made_by_other_managers(tmp_path: Path) -> None
     assert table.resolve("one") is None
 
 
-def test_internal_network_has_no_gateway_route(tmp_path: Path) -> None:
+def test_internal_network_has_no_gateway_route_nor_ports(tmp_path: Path) -> None:
     mgr, _, _ = _manager(tmp_path)
     mgr.create_network("secret", internal=True)
-    assert mgr.connect("/ns/1", "secret", "c" * 64, "c").gateway == ""
+    ep = mgr.connect("/ns/1", "secret", "c" * 64, "c")
+    assert ep.gateway == ""
+    assert mgr.publish(ep, ["8080:80"]) == [] and mgr.ports() == []
 
 
 def test_default_network_is_predefined(tmp_path: Path) -> None:
@@ -192,16 +207,32 @@ def test_ports_are_published_and_withdrawn_with_the_container(tmp_path: Path) ->
     maps = mgr.publish(ep, ["8080:80", "127.0.0.1::53/udp"])
     assert str(maps[0]) == "0.0.0.0:8080->80/tcp"
     assert maps[1].host_ip == "127.0.0.1" and 40000 <= maps[1].host_port <= 40100
-    assert fw.tables[-1][1] == [str(m) for m in maps]
+    assert fw.ports == [str(m) for m in maps]
     other = mgr.connect("/ns/2", "web", "c2" * 32, "two")
     with pytest.raises(errors.Conflict, match=r"0\.0\.0\.0:8080 failed: port is already allocated"):
         mgr.publish(other, ["8080:80"])
     assert mgr.publish(other, ["8080:80/udp"])[0].host_port == 8080  # other protocol is free
     mgr.disconnect_all("c1" * 32)
     assert [p.container_id for p in mgr.ports()] == ["c2" * 32]
-    assert fw.tables[-1][1] == ["0.0.0.0:8080->80/udp"]
+    assert fw.ports == ["0.0.0.0:8080->80/udp"]
     assert mgr.unpublish("c2" * 32)
-    assert fw.tables[-1][1] == []
+    assert fw.ports == []
+
+
+def test_ports_survive_a_lost_table(tmp_path: Path) -> None:
+    mgr, _, fw = _manager(tmp_path)
+    mgr.create_network("web")
+    ep = mgr.connect("/ns/1", "web", "c1" * 32, "one")
+    mgr.publish(ep, ["8080:80"])
+
+    def refuse(ports: Sequence[PortMapping]) -> None:
+        raise errors.Unavailable("nftables refused: no such table")
+
+    fw.add_ports = refuse  # type: ignore[method-assign]
+    rebuilds = fw.rebuilds
+    mgr.publish(ep, ["9090:90"])
+    assert fw.rebuilds == rebuilds + 1
+    assert fw.ports == ["0.0.0.0:8080->80/tcp", "0.0.0.0:9090->90/tcp"]
 
 
 def test_last_network_removes_the_table_and_forwarding(tmp_path: Path) -> None:
@@ -211,7 +242,8 @@ def test_last_network_removes_the_table_and_forwarding(tmp_path: Path) -> None:
     mgr.remove_network("a")
     assert fw.forwarding_open
     mgr.remove_network("b")
-    assert fw.tables[-1] == ([], []) and not fw.forwarding_open and links.links == {}
+    assert (fw.networks, fw.ports) == ([], []) and not fw.forwarding_open
+    assert links.links == {}
 
 
 def _connect_many(root: str, start: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -83,3 +83,31 @@ def test_find_executable_uses_the_container_path(tmp_path: Path) -> None:
     assert find_executable(["tool"], [f"PATH=/nonexistent:{tmp_path}"]) == str(tool)
     with pytest.raises(FileNotFoundError, match="nope"):
         find_executable(["nope"], [f"PATH={tmp_path}"])
+
+
+def test_cgroup_hierarchies_are_named_by_controllers_only() -> None:
+    from dockyard.runtime.builtin.rootfs import _hierarchy_options
+
+    assert _hierarchy_options("cgroup", "rw,cpu,cpuacct") == "cpu,cpuacct"
+    assert (
+        _hierarchy_options("cgroup", "rw,xattr,release_agent=/lib/x,name=systemd") == "name=systemd"
+    )
+    assert _hierarchy_options("cgroup2", "rw,nsdelegate") is None
+
+
+def test_exec_process_builds_on_the_containers_process() -> None:
+    from dockyard.runtime.builtin.container_exec import process_for
+
+    base = {"args": ["sleep", "9"], "env": ["PATH=/bin", "A=1"], "cwd": "/srv",
+            "user": {"uid": 0, "gid": 0}, "capabilities": {"bounding": ["CAP_KILL"]},
+            "terminal": False}  # fmt: skip
+    proc = process_for(base, ["sh"], env=["A=2", "B=3"], user="1000:50", terminal=True)
+    assert proc["args"] == ["sh"]
+    assert proc["env"] == ["PATH=/bin", "A=2", "B=3"]
+    assert proc["cwd"] == "/srv"
+    assert proc["user"] == {"uid": 1000, "gid": 50}
+    assert proc["capabilities"] == {"bounding": ["CAP_KILL"]}
+    assert proc["terminal"] is True
+    assert process_for(base, ["ls"], cwd="/tmp")["cwd"] == "/tmp"
+    with pytest.raises(InvalidArgument):
+        process_for(base, ["ls"], user="root")

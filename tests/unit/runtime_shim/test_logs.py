@@ -199,3 +199,31 @@ def test_follow_with_tail_starts_from_the_end(tmp_path: Path) -> None:
     ]
     t.join()
     assert got == [("stdout", "old 4\n"), ("stderr", "new\n")]
+
+
+def test_entries_carry_the_time_they_were_read_and_any_text(tmp_path: Path) -> None:
+    log = tmp_path / "c.log"
+    before = time.time_ns()
+    w = LogWriter(str(log))
+    w.write("stdout", 'héllo "q" \\ \t\x01 ✓\n'.encode())
+    w.write("stdout", b"bad \xff byte\n")
+    w.close()
+    after = time.time_ns()
+    entries = list(read_logs(str(log)))
+    assert [e.text for e in entries] == ['héllo "q" \\ \t\x01 ✓\n', "bad \ufffd byte\n"]
+    assert all(before <= e.time_ns <= after for e in entries)
+    assert "héllo" in log.read_text(encoding="utf-8")  # UTF-8 as Docker writes it, not \\u
+
+
+def test_records_from_other_writers_with_offsets_are_read(tmp_path: Path) -> None:
+    log = tmp_path / "c.log"
+    log.write_text(
+        '{"log":"a\\n","stream":"stdout","time":"2023-11-14T23:13:20.5+01:00"}\n'
+        "not json at all\n"
+        '{"log":"b\\n","stream":"stderr","time":"2023-11-14T22:13:21Z"}\n'
+    )
+    entries = list(read_logs(str(log)))
+    assert [(e.text, e.time_ns) for e in entries] == [
+        ("a\n", 1_700_000_000 * S + S // 2),
+        ("b\n", 1_700_000_001 * S),
+    ]

@@ -1,7 +1,7 @@
 """The builtin OCI runtime: runs a standard bundle (``config.json`` + rootfs) like runc does.
 
 Public face: the lifecycle functions (``create``, ``start``, ``state``, ``kill``, ``delete``,
-``run``) and ``Builtin``, which binds them to a state root and fits ``runtime.protocol``'s
+``run``, ``exec_process``) and ``Builtin``, which binds them to a state root and fits ``runtime.protocol``'s
 ``OCIRuntime``. The command line is ``python -m dockyard.runtime.builtin``. Submodules are
 imported on first use: ``import dockyard.runtime.builtin`` stays cheap (start-up is on the
 hot path). See README.md for why the init is built the way it is.
@@ -13,14 +13,24 @@ Imports only the standard library, ``dockyard.errors``, ``dockyard._sys`` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dockyard.runtime.builtin.store import DEFAULT_ROOT
 
 if TYPE_CHECKING:
     from dockyard.runtime.protocol import ContainerState
 
-__all__ = ["DEFAULT_ROOT", "Builtin", "create", "delete", "kill", "run", "start", "state"]
+__all__ = [
+    "DEFAULT_ROOT",
+    "Builtin",
+    "create",
+    "delete",
+    "exec_process",
+    "kill",
+    "run",
+    "start",
+    "state",
+]
 
 
 def create(
@@ -95,6 +105,28 @@ def run(
     )
 
 
+def exec_process(
+    container_id: str,
+    process: dict[str, Any],
+    *,
+    root: str = DEFAULT_ROOT,
+    console_socket: str | None = None,
+    pid_file: str | None = None,
+    place: Callable[[int], None] | None = None,
+) -> int:
+    """See ``builtin.container_exec.exec_process``."""
+    from dockyard.runtime.builtin.container_exec import exec_process as _exec
+
+    return _exec(
+        container_id,
+        process,
+        root=root,
+        console_socket=console_socket,
+        pid_file=pid_file,
+        place=place,
+    )
+
+
 class Builtin:
     """The builtin runtime bound to a state *root*; an ``OCIRuntime``.
 
@@ -137,3 +169,19 @@ class Builtin:
 
     def delete(self, container_id: str, *, force: bool = False) -> None:
         delete(container_id, root=self.root, force=force)
+
+    def exec_process(
+        self,
+        container_id: str,
+        process: dict[str, Any],
+        *,
+        console_socket: str | None = None,
+    ) -> int:
+        hook = self._place
+        return exec_process(
+            container_id,
+            process,
+            root=self.root,
+            console_socket=console_socket,
+            place=None if hook is None else (lambda pid: hook(container_id, pid)),
+        )

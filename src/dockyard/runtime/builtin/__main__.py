@@ -36,10 +36,54 @@ def _parser() -> argparse.ArgumentParser:
     kill.add_argument("--all", "-a", action="store_true", help="accepted; the init is signalled")
     kill.add_argument("id")
     kill.add_argument("signal", nargs="?", default="TERM")
+    ex = sub.add_parser("exec")
+    ex.add_argument("--process", "-p", help="process.json to run instead of ARGS")
+    ex.add_argument("--console-socket")
+    ex.add_argument("--pid-file")
+    ex.add_argument("--tty", "-t", action="store_true")
+    ex.add_argument("--detach", "-d", action="store_true")
+    ex.add_argument("--cwd")
+    ex.add_argument("--env", "-e", action="append", default=[])
+    ex.add_argument("--user", "-u", help="uid[:gid]")
+    ex.add_argument("id")
+    ex.add_argument("args", nargs=argparse.REMAINDER)
     delete = sub.add_parser("delete")
     delete.add_argument("--force", "-f", action="store_true")
     delete.add_argument("id")
     return parser
+
+
+def _exec(args: argparse.Namespace) -> int:
+    """``exec``: the process's exit code, or 0 at once with ``--detach``."""
+    import os
+
+    from dockyard.runtime.builtin import container_exec
+
+    if args.process:
+        with open(args.process) as f:
+            process = json.load(f)
+    else:
+        if not args.args:
+            raise errors.InvalidArgument("exec: no command")
+        from dockyard.runtime.builtin.container_create import load_config
+
+        bundle = builtin.state(args.id, root=args.root).bundle
+        process = container_exec.process_for(
+            load_config(bundle)["process"], args.args, env=args.env, cwd=args.cwd,
+            user=args.user, terminal=args.tty,
+        )  # fmt: skip
+    if not args.detach:
+        from dockyard._sys import prctl
+
+        prctl.set_child_subreaper(True)
+    pid = builtin.exec_process(
+        args.id, process, root=args.root, console_socket=args.console_socket,
+        pid_file=args.pid_file,
+    )  # fmt: skip
+    if args.detach:
+        return 0
+    _, status = os.waitpid(pid, 0)
+    return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             builtin.kill(args.id, parse_signal(args.signal), root=root)
         elif args.command == "delete":
             builtin.delete(args.id, root=root, force=args.force)
+        elif args.command == "exec":
+            return _exec(args)
     except errors.DockyardError as exc:
         print(f"dockyard-runtime: {exc}", file=sys.stderr)
         return 1

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dockyard import errors
+from dockyard.runtime.builtin import channel
 from dockyard.runtime.builtin import store as st
 from dockyard.runtime.protocol import ContainerState
 
@@ -41,15 +42,6 @@ def load_config(bundle: str) -> dict[str, Any]:
     return config
 
 
-def _messages(fd: int) -> Any:
-    buffer = b""
-    while chunk := os.read(fd, 65536):
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            yield json.loads(line)
-
-
 def _write_id_maps(pid: int, linux: dict[str, Any]) -> None:
     for name, key in (("uid_map", "uidMappings"), ("gid_map", "gidMappings")):
         lines = "".join(
@@ -57,35 +49,6 @@ def _write_id_maps(pid: int, linux: dict[str, Any]) -> None:
         )
         with open(f"/proc/{pid}/{name}", "w") as f:
             f.write(lines)
-
-
-def _init_error(container_id: str, message: dict[str, Any]) -> errors.DockyardError:
-    text = f"container {container_id}: init: {message['error']}"
-    if message.get("errno"):
-        from dockyard._sys.libc import as_error
-
-        return as_error(OSError(message["errno"], message["error"]), f"container {container_id}")
-    return errors.FailedPrecondition(text)
-
-
-def _connect(path: str) -> Any:
-    import socket
-
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(path)
-    except OSError as exc:
-        sock.close()
-        raise errors.NotFound(f"console socket {path}: {exc.strerror}") from exc
-    return sock
-
-
-def _threads() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    return 1
 
 
 def _spawn(
@@ -100,12 +63,12 @@ def _spawn(
     """Fork the init and talk to it until it is ready; its pid. Raises the init's error."""
     from dockyard.runtime.builtin import init
 
-    if _threads() > 1:  # fork() copies one thread; locks the others hold stay held
+    if channel.threads() > 1:  # fork() copies one thread; locks the others hold stay held
         raise errors.FailedPrecondition(
             f"container {container_id}: create must run in a single-threaded process"
         )
     init.preload(config)
-    console = _connect(console_socket) if console_socket else None
+    console = channel.connect(console_socket) if console_socket else None
     fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
     sync_r, sync_w = os.pipe()
     go_r, go_w = os.pipe()
@@ -122,7 +85,7 @@ def _spawn(
         console.close()
     pid = 0
     try:
-        for message in _messages(sync_r):
+        for message in channel.messages(sync_r):
             if "stage1" in message:
                 if message["userns"]:
                     _write_id_maps(message["stage1"], config.get("linux") or {})
@@ -132,7 +95,7 @@ def _spawn(
             elif "pid" in message:
                 pid = message["pid"]
             elif "error" in message:
-                raise _init_error(container_id, message)
+                raise channel.error_from(container_id, message)
             elif message.get("ready"):
                 return pid
         raise errors.FailedPrecondition(f"container {container_id}: init exited before ready")
@@ -142,6 +105,7 @@ def _spawn(
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            channel.reap(pid)
         raise
     finally:
         os.close(sync_r)

@@ -16,17 +16,16 @@ Imports only the standard library, ``dockyard._sys`` and this package's init-sid
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from typing import Any, NoReturn
 
 from dockyard._sys import mountapi, prctl
 from dockyard._sys import namespaces as ns
+from dockyard.runtime.builtin import channel, rootfs
 from dockyard.runtime.builtin import process as proc
-from dockyard.runtime.builtin import rootfs
 
-__all__ = ["Context", "preload", "stage1"]
+__all__ = ["Context", "preload", "setup_console", "stage1"]
 
 
 def preload(config: dict[str, Any]) -> None:
@@ -68,14 +67,10 @@ class Context:
         self.console = console  # a connected socket.socket, or None
 
 
-def _send(fd: int, message: dict[str, Any]) -> None:
-    os.write(fd, (json.dumps(message) + "\n").encode())
-
-
 def _fail(ctx: Context, exc: BaseException) -> NoReturn:
-    message = {"error": str(exc) or type(exc).__name__, "errno": getattr(exc, "errno", None)}
+    message = channel.failure(exc)
     try:
-        _send(ctx.sync_w, message)
+        channel.send(ctx.sync_w, message)
     except OSError:
         os.write(2, f"dockyard init: {message['error']}\n".encode())
     os._exit(1)
@@ -96,7 +91,7 @@ def stage1(ctx: Context) -> NoReturn:
                 ns.setns(fd, ns.CLONE_NEWUSER)
         if "user" in new:
             ns.unshare(ns.CLONE_NEWUSER)
-        _send(ctx.sync_w, {"stage1": os.getpid(), "userns": "user" in new})
+        channel.send(ctx.sync_w, {"stage1": os.getpid(), "userns": "user" in new})
         if os.read(ctx.go_r, 1) != b"1":
             raise RuntimeError("create went away")
         if "user" in new or any(kind == "user" for kind, _ in joins):
@@ -113,14 +108,15 @@ def stage1(ctx: Context) -> NoReturn:
         pid = os.fork()
         if pid == 0:
             stage2(ctx)
-        _send(ctx.sync_w, {"pid": pid})
+        channel.send(ctx.sync_w, {"pid": pid})
     except BaseException as exc:
         _fail(ctx, exc)
     os._exit(0)
 
 
-def _console(sock: Any) -> None:
-    """A pty from the container's devpts: master to the console socket, slave as stdio."""
+def setup_console(sock: Any, bind_console: bool = True) -> None:
+    """A pty from the container's devpts: master to the console socket, slave as stdio (and,
+    for the init, bound on /dev/console)."""
     import fcntl
     import socket
     import termios
@@ -130,10 +126,11 @@ def _console(sock: Any) -> None:
     socket.send_fds(sock, [name.encode()], [master])
     os.close(master)
     sock.close()
-    if not os.path.lexists("/dev/console"):
-        with open("/dev/console", "a"):
-            pass
-    mountapi.mount(name, "/dev/console", None, mountapi.MS_BIND)
+    if bind_console:
+        if not os.path.lexists("/dev/console"):
+            with open("/dev/console", "a"):
+                pass
+        mountapi.mount(name, "/dev/console", None, mountapi.MS_BIND)
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
@@ -152,7 +149,7 @@ def stage2(ctx: Context) -> NoReturn:
         rootfs.prepare_rootfs(config, ctx.rootfs)
         rootfs.pivot(ctx.rootfs)
         if ctx.console is not None:
-            _console(ctx.console)
+            setup_console(ctx.console)
         if config.get("hostname"):
             ns.sethostname(config["hostname"])
         proc.apply_sysctl(linux.get("sysctl") or {})
@@ -173,7 +170,7 @@ def stage2(ctx: Context) -> NoReturn:
         os.chdir(cwd)
         if nnp:
             prctl.set_no_new_privs()
-        _send(ctx.sync_w, {"ready": True})
+        channel.send(ctx.sync_w, {"ready": True})
         os.close(ctx.sync_w)
     except BaseException as exc:
         _fail(ctx, exc)

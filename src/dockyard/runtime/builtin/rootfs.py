@@ -119,6 +119,25 @@ def _cgroup_mounts() -> list[tuple[str, str, str]]:
     return found
 
 
+_CGROUP_FLAGS = frozenset(
+    ["rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "nsdelegate",
+     "memory_recursiveprot", "memory_localevents", "memory_hugetlb_accounting", "favordynmods"]
+)  # fmt: skip
+
+
+def _hierarchy_options(fstype: str, super_opts: str) -> str | None:
+    """What names a host cgroup hierarchy when mounting it again: its controllers and name=.
+
+    Flags and ``release_agent=`` are left out: the kernel keeps the existing superblock's, and
+    refuses some of them from inside a cgroup or user namespace.
+    """
+    if fstype == "cgroup2":
+        return None
+    keep = [o for o in super_opts.split(",")
+            if o.startswith("name=") or ("=" not in o and o not in _CGROUP_FLAGS)]  # fmt: skip
+    return ",".join(keep) or None
+
+
 def _mount_cgroup(dest: str, flags: int) -> None:
     """/sys/fs/cgroup in the container: cgroup2 as is, or v1's hierarchies under a tmpfs."""
     hierarchies = _cgroup_mounts()
@@ -129,9 +148,9 @@ def _mount_cgroup(dest: str, flags: int) -> None:
     for point, fstype, super_opts in hierarchies:
         sub = os.path.join(dest, os.path.relpath(point, "/sys/fs/cgroup"))
         os.makedirs(sub, exist_ok=True)
-        opts = ",".join(o for o in super_opts.split(",") if o not in ("rw", "ro"))
+        opts = _hierarchy_options(fstype, super_opts)
         try:
-            m.mount("cgroup", sub, fstype, flags, opts or None)
+            m.mount("cgroup", sub, fstype, flags, opts)
         except PermissionError:  # v1 hierarchies cannot be mounted in a user namespace
             m.mount(point, sub, None, m.MS_BIND | m.MS_REC)
             m.mount(None, sub, None, m.MS_BIND | m.MS_REMOUNT | (flags & _REMOUNT_FLAGS))

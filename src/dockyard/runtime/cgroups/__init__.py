@@ -8,8 +8,18 @@ L3 package (image, network, volume).
 """
 
 from dockyard.runtime.cgroups.detect import detect, driver_for
+from dockyard.runtime.cgroups.kill import kill_all
 from dockyard.runtime.cgroups.protocol import CgroupDriver, Resources, Stats
 from dockyard.runtime.cgroups.v1 import V1Driver
 from dockyard.runtime.cgroups.v2 import V2Driver
 
-__all__ = ["CgroupDriver", "Resources", "Stats", "V1Driver", "V2Driver", "detect", "driver_for"]
+__all__ = [
+    "CgroupDriver",
+    "Resources",
+    "Stats",
+    "V1Driver",
+    "V2Driver",
+    "detect",
+    "driver_for",
+    "kill_all",
+]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import socket
 
-__all__ = ["AttachServer", "frame"]
+__all__ = ["AttachServer", "ConsoleSocket", "frame"]
 
 MAX_QUEUED = 1 << 20
 STREAM_IDS = {"stdin": 0, "stdout": 1, "stderr": 2}
@@ -114,6 +114,47 @@ class AttachServer:
             except OSError:
                 pass
             self.drop(fd)
+        self.listener.close()
+        try:
+            os.unlink(self.name)
+        except FileNotFoundError:
+            pass
+
+
+class ConsoleSocket:
+    """Where an OCI runtime (``create --console-socket``) sends the pty master it made.
+
+    Bound by a name relative to the state dir, which is the launcher's working directory too,
+    so ``--console-socket console.sock`` reaches it whatever the state dir's length.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if os.path.lexists(name):
+            os.unlink(name)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(name)
+        os.chmod(name, 0o600)
+        self.listener.listen(4)
+        self.listener.setblocking(False)
+
+    def receive(self) -> int | None:
+        """Accept one connection and take the fd it carries (SCM_RIGHTS), if any."""
+        try:
+            conn, _ = self.listener.accept()
+        except BlockingIOError:
+            return None
+        try:
+            conn.settimeout(5.0)
+            _msg, fds, _flags, _addr = socket.recv_fds(conn, 4096, 1)
+        except OSError:
+            return None
+        finally:
+            conn.close()
+        return fds[0] if fds else None
+
+    def close(self) -> None:
+        """Stop listening and remove the socket."""
         self.listener.close()
         try:
             os.unlink(self.name)

@@ -31,6 +31,7 @@ __all__ = [
     "resize",
     "shim_alive",
     "start_shim",
+    "stop",
     "wait_exit",
 ]
 
@@ -182,6 +183,30 @@ def request_stop(state_dir: str, sig: int = signal.SIGTERM) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def stop(state_dir: str, sig: int = signal.SIGTERM, timeout: float = 10.0) -> dict[str, Any]:
+    """``docker stop``: *sig* to the init, SIGKILL if it is still running after *timeout*.
+
+    Never restarted afterwards, whatever the policy. Returns the final ``exit.json``; a
+    container that is not running returns its last one. Raises Unavailable if even SIGKILL
+    does not end it within 10 s.
+    """
+    try:
+        request_stop(state_dir, sig)
+    except errors.FailedPrecondition:
+        if not shim_alive(state_dir):
+            return read_exit(state_dir) or {}
+    try:
+        return wait_exit(state_dir, timeout)
+    except errors.Unavailable:
+        if not shim_alive(state_dir):
+            raise
+    try:
+        request_stop(state_dir, signal.SIGKILL)
+    except errors.FailedPrecondition:
+        pass
+    return wait_exit(state_dir, 10.0)
 
 
 def resize(state_dir: str, rows: int, cols: int) -> None:

@@ -7,7 +7,10 @@ keeps the shim's command line short and lets ``docker start`` reuse it.
 ``command`` is either the container's init itself (the shim is its parent) or, with
 ``pid_file``, a launcher such as ``runtime create`` that exits once the container exists and
 leaves the init's pid in that file (the shim adopts it as subreaper); ``start_command`` then
-lets it run (``runtime start``).
+lets it run (``runtime start``) and ``delete_command`` (``runtime delete``) clears the
+runtime's record after each exit, so a restart can ``create`` again. The launcher runs in the state dir (unless ``cwd``), so with a
+tty it can be given ``--console-socket console.sock`` when ``console_socket`` is
+``"console.sock"``: the shim listens there for the pty master the runtime made.
 
 Imports only the standard library and ``dockyard.errors``.
 """
@@ -58,9 +61,11 @@ class ShimConfig(NamedTuple):
     id: str = ""
     pid_file: str | None = None
     start_command: list[str] | None = None
+    delete_command: list[str] | None = None
     env: dict[str, str] | None = None
     cwd: str | None = None
     tty: bool = False
+    console_socket: str | None = None
     winsize: tuple[int, int] | None = None
     open_stdin: bool = False
     stdin_once: bool = False

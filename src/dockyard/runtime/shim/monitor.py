@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from dockyard.runtime.logs import LogWriter, format_time
-from dockyard.runtime.shim.attach import AttachServer
+from dockyard.runtime.shim.attach import AttachServer, ConsoleSocket
 from dockyard.runtime.shim.config import FILES, ShimConfig, write_json
 from dockyard.runtime.shim.health import HealthConfig, HealthState, to_json
 from dockyard.runtime.shim.policy import next_backoff, parse_restart_policy, should_restart
@@ -62,6 +62,10 @@ class Monitor:
         self.outputs: dict[int, str] = {}
         self.stdin_fd: int | None = None
         self.stdin_buf = bytearray()
+        self.pty: int | None = None
+        self.console: ConsoleSocket | None = None
+        if config.tty and config.console_socket:
+            self.console = ConsoleSocket(config.console_socket)
         self.prober: Prober | None = None
         self.abandoned: set[int] = set()
         self._driver: Any = None
@@ -74,12 +78,12 @@ class Monitor:
 
     def _on_resize(self, _signum: int, _frame: object) -> None:
         """SIGWINCH from ``client.resize``: apply ``STATE_DIR/winsize`` to the pty."""
-        if self.child is None or self.child.pty is None or self.stdin_fd is None:
+        if self.pty is None:
             return
         try:
             with open(FILES["winsize"]) as f:
                 rows, cols = (int(x) for x in f.read().split()[:2])
-            set_winsize(self.child.pty, rows, cols)
+            set_winsize(self.pty, rows, cols)
         except (OSError, ValueError):
             pass
 
@@ -111,6 +115,8 @@ class Monitor:
         if self.ready_fd is not None:
             try:
                 os.write(self.ready_fd, message.encode() + b"\n")
+            except OSError:
+                pass  # the starter is gone (EPIPE): the container runs on regardless
             finally:
                 os.close(self.ready_fd)
                 self.ready_fd = None
@@ -166,6 +172,8 @@ class Monitor:
             if self.cfg.pid_file is None:  # else ready once the init is adopted
                 self._ready(f"ok {os.getpid()} {self.init_pid}")
             status, start_failed = self._supervise(started, started_ns)
+            if self.cfg.delete_command:
+                self._run_to_end(self.cfg.delete_command)
             code = exit_code_of(status)
             oom = (self._driver_call("oom_events") or 0) > oom_before
             self._record_exit(code, started_ns, oom)
@@ -178,8 +186,13 @@ class Monitor:
                 break
             self.restart_count += 1
         self.attach.close()
+        if self.console is not None:
+            self.console.close()
         if self.log:
-            self.log.close()
+            try:
+                self.log.close()
+            except OSError:
+                pass
         self._state("exited")
         return 0
 
@@ -192,10 +205,11 @@ class Monitor:
             ref = cfg.cgroup
             driver = driver_for(ref.version, root=ref.root, parent=ref.parent)
             before_exec = lambda: driver.add_process(ref.path, os.getpid())  # noqa: E731
+        via_console = self.console is not None  # the runtime sends us the pty master
         self.child = spawn(
             cfg.command,
-            tty=cfg.tty,
-            stdin=cfg.open_stdin or cfg.tty,
+            tty=cfg.tty and not via_console,
+            stdin=(cfg.open_stdin or cfg.tty) and not via_console,
             env=cfg.env,
             cwd=cfg.cwd,
             winsize=cfg.winsize,
@@ -203,26 +217,46 @@ class Monitor:
         )
         self.init_pid = self.child.pid
         self.outputs = dict(self.child.outputs)
-        self.stdin_fd = self.child.stdin if cfg.open_stdin or cfg.tty else None
+        self.stdin_fd = self.child.stdin if (cfg.open_stdin or cfg.tty) else None
+        self.pty = self.child.pty
         self.stdin_buf.clear()
+
+    def _take_console(self) -> None:
+        """The runtime connected to the console socket: its pty master becomes our tty."""
+        assert self.console is not None
+        master = self.console.receive()
+        if master is None:
+            return
+        os.set_inheritable(master, False)  # recvmsg gives no O_CLOEXEC: keep it from probes
+        if self.cfg.winsize:
+            set_winsize(master, *self.cfg.winsize)
+        os.set_blocking(master, False)
+        self.outputs[master] = "stdout"
+        self.stdin_fd = self.pty = master
 
     def _adopt(self) -> int | None:
         """Launcher exited 0: run start_command, then take the init pid from pid_file."""
-        if self.cfg.start_command:
-            starter = spawn(self.cfg.start_command)
-            while starter.pid not in self.exited:
-                pid, status = os.waitpid(-1, 0)
-                self.exited[pid] = status
-            for fd in starter.outputs:
-                os.close(fd)
-            if self.exited.pop(starter.pid) != 0:
-                return None
+        if self.cfg.start_command and self._run_to_end(self.cfg.start_command) != 0:
+            return None
         assert self.cfg.pid_file is not None
         try:
             with open(self.cfg.pid_file) as f:
                 return int(f.read().strip())
         except (OSError, ValueError):
             return None
+
+    def _run_to_end(self, argv: list[str]) -> int:
+        """Run a runtime command (start, delete) to its end; its wait status (-1: no exec)."""
+        try:
+            helper = spawn(argv)
+        except OSError:
+            return -1
+        while helper.pid not in self.exited:  # its few bytes of output wait in the pipes
+            pid, status = os.waitpid(-1, 0)
+            self.exited[pid] = status
+        for fd in helper.outputs:
+            os.close(fd)
+        return self.exited.pop(helper.pid)
 
     def _supervise(self, started: float, started_ns: int) -> tuple[int, bool]:
         """Serve I/O until the init is reaped and its output drained; (wait status, failed)."""
@@ -272,7 +306,7 @@ class Monitor:
             self._close_output(fd)
         if self.stdin_fd is not None:  # a pipe, or the pty master (never closed above)
             os.close(self.stdin_fd)
-        self.stdin_fd = None
+        self.stdin_fd = self.pty = None
         self.exited.clear()
         return (status if status is not None else 0), start_failed
 
@@ -282,6 +316,8 @@ class Monitor:
         poller.register(self.attach.listener.fileno(), select.POLLIN)
         for fd in self.outputs:
             poller.register(fd, select.POLLIN)
+        if self.console is not None:
+            poller.register(self.console.listener.fileno(), select.POLLIN)
         for fd in self.attach.clients:
             poller.register(
                 fd, select.POLLIN | (select.POLLOUT if self.attach.wants_write(fd) else 0)
@@ -306,6 +342,9 @@ class Monitor:
             if fd == self.attach.listener.fileno():
                 self.attach.accept()
                 continue
+            if self.console is not None and fd == self.console.listener.fileno():
+                self._take_console()
+                continue
             if fd in self.attach.clients:
                 self._on_client(fd, ev)
                 continue
@@ -329,7 +368,10 @@ class Monitor:
             return
         stream = self.outputs[fd]
         if self.log:
-            self.log.write(stream, data)
+            try:
+                self.log.write(stream, data)
+            except OSError:
+                pass  # a full disk loses log lines, never the container (as Docker)
         self.attach.broadcast(stream, data)
 
     def _close_output(self, fd: int) -> None:

@@ -1,0 +1,184 @@
+"""Time `pull` from and `push` to a local registry: Dockyard vs docker and podman.
+
+    .venv/bin/python bench/registry.py [--repeat 3] [--mb 200] [--only pull|push]
+
+A real `docker-registry` (Debian's distribution) listens on 127.0.0.1 at a random port with
+temporary storage. The generated ~200 MB, 5-layer image of `save_load.py` is pushed into it
+once with skopeo (gzip layers, as registries usually serve them). Then:
+
+- pull: each engine pulls it from a clean state (the image removed; for Dockyard a fresh
+  ``--root``), so every run downloads, decompresses and unpacks all five layers;
+- push: each engine pushes the image (pulled beforehand, untimed) to an EMPTY registry
+  (a new one is started before each run), so every run uploads all blobs.
+
+docker treats 127.0.0.0/8 registries as insecure by default; podman gets
+``--tls-verify=false``. Engines that are not installed or not running are skipped. Prints
+medians and ratios (the issue's goals: Dockyard pull <= 0.6x docker's, push <= 0.6x podman's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import DOCKYARD, docker_available, podman_available, report, run, timed  # noqa: E402
+from save_load import TAG as ARCHIVE_TAG  # noqa: E402
+from save_load import make_archive  # noqa: E402
+
+REPO_NAME = "dockyard-bench/registry"
+
+
+class LocalRegistry:
+    """One `docker-registry serve` on 127.0.0.1 with its own storage; restartable empty."""
+
+    def __init__(self, work: Path, name: str) -> None:
+        self.dir = work / name
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.host = ""
+
+    def start(self) -> None:
+        binary = shutil.which("docker-registry")
+        if binary is None:
+            sys.exit("docker-registry is not installed (apt-get install docker-registry)")
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        (self.dir / "storage").mkdir(parents=True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        config = self.dir / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {self.dir / 'storage'}\n"
+            "  delete:\n    enabled: true\n"
+            f"http:\n  addr: 127.0.0.1:{port}\n  secret: dockyard-bench\n"
+        )
+        log = open(self.dir / "registry.log", "wb")  # noqa: SIM115 - kept for the process
+        self.proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.02)
+        else:
+            raise RuntimeError("registry did not start")
+        self.host = f"127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--only", choices=["pull", "push"])
+    parser.add_argument("--engines", default="dockyard,docker,podman")
+    args = parser.parse_args()
+    wanted = set(args.engines.split(","))
+    work = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
+    source = LocalRegistry(work, "source")
+    target = LocalRegistry(work, "target")
+    engines = {"dockyard": "dockyard" in wanted}
+    for engine, ok in (("docker", docker_available()), ("podman", podman_available())):
+        engines[engine] = ok and engine in wanted
+        if not ok:
+            print(f"{engine}: not available, skipped")
+    try:
+        archive = work / "image.tar"
+        make_archive(archive, args.mb)
+        source.start()
+        image = f"{source.host}/{REPO_NAME}:1"
+        run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
+             f"docker-archive:{archive}:{ARCHIVE_TAG}", f"docker://{image}"])
+        archive.unlink()
+        print(f"image {image}: {_blob_bytes(source) / 1e6:.0f} MB of gzip layers, 5 layers")
+        pulls: dict[str, float] = {}
+        pushes: dict[str, float] = {}
+        root = work / "root"
+
+        def dy(*a: str) -> None:
+            run([DOCKYARD, "--root", str(root), *a])
+
+        def fresh_root() -> None:
+            shutil.rmtree(root, ignore_errors=True)
+
+        def new_target() -> None:
+            target.start()
+
+        if args.only != "push" and engines["dockyard"]:
+            pulls["dockyard"] = timed(lambda: dy("pull", "-q", image), args.repeat, fresh_root)
+        if args.only != "pull" and engines["dockyard"]:
+            fresh_root()
+            dy("pull", "-q", image)
+
+            def dy_push() -> None:
+                dest = f"{target.host}/{REPO_NAME}:1"
+                dy("tag", image, dest)
+                dy("push", dest)
+
+            pushes["dockyard"] = timed(dy_push, args.repeat, new_target)
+        fresh_root()
+        for engine in ("docker", "podman"):
+            if not engines[engine]:
+                continue
+            tls = ["--tls-verify=false"] if engine == "podman" else []
+
+            def reset(engine: str = engine) -> None:
+                subprocess.run([engine, "rmi", "-f", image], capture_output=True)
+
+            def do_pull(engine: str = engine, tls: list[str] = tls) -> None:
+                run([engine, "pull", "-q", *tls, image])
+
+            if args.only != "push":
+                pulls[engine] = timed(do_pull, args.repeat, reset)
+            if args.only != "pull":
+                reset()
+                do_pull()
+                tags: list[str] = []
+
+                def push(engine: str = engine, tls: list[str] = tls, tags: list[str] = tags) -> None:
+                    dest = f"{target.host}/{REPO_NAME}:1"
+                    run([engine, "tag", image, dest])
+                    tags.append(dest)
+                    run([engine, "push", "-q", *tls, dest] if engine == "podman"
+                        else [engine, "push", dest])
+
+                pushes[engine] = timed(push, args.repeat, new_target)
+                for tag in tags:
+                    subprocess.run([engine, "rmi", tag], capture_output=True)
+            reset()
+        if pulls:
+            report(f"pull of a {args.mb} MB, 5-layer image from a local registry "
+                   "(lower is better)", pulls)
+        if pushes:
+            report(f"push of a {args.mb} MB, 5-layer image to an empty local registry "
+                   "(lower is better)", pushes)
+    finally:
+        source.stop()
+        target.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _blob_bytes(reg: LocalRegistry) -> int:
+    blobs = reg.dir / "storage" / "docker" / "registry" / "v2" / "blobs"
+    return sum(p.stat().st_size for p in blobs.rglob("data"))
+
+
+if __name__ == "__main__":
+    main()

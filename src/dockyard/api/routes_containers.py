@@ -1,0 +1,18 @@
+"""Containers: a placeholder until the container service exists.
+
+``GET /containers/json`` answers an empty list so ``docker ps`` works against the daemon. The
+container engineer replaces this module with the real routes (create, start, wait, logs, …).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/containers/json")
+async def list_containers(request: web.Request) -> web.Response:
+    return web.json_response([])

@@ -9,6 +9,7 @@ Imports only ``errors`` and aiohttp.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from aiohttp import web
@@ -34,7 +35,8 @@ def status_and_message(exc: BaseException) -> tuple[int, str]:
 
 def error_response(exc: BaseException) -> web.Response:
     status, message = status_and_message(exc)
-    return web.json_response({"message": message}, status=status)
+    return web.Response(body=json.dumps({"message": message}).encode(), status=status,
+                        headers={"Content-Type": "application/json"})
 
 
 def stream_error(exc: BaseException) -> dict[str, object]:

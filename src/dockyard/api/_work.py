@@ -28,7 +28,7 @@ from dockyard.api import versions
 from dockyard.api._errors import stream_error
 from dockyard.service.engine import Engine
 
-__all__ = ["ENGINE", "EXECUTOR", "body_to_worker", "call", "engine", "json_lines",
+__all__ = ["ENGINE", "EXECUTOR", "body_to_worker", "call", "engine", "json_lines", "json_response",
            "request_version", "worker_to_response"]
 
 T = TypeVar("T")
@@ -54,6 +54,13 @@ async def call(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs:
     """``fn(*args, **kwargs)`` in the thread pool; its exceptions propagate."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(request.app[EXECUTOR], partial(fn, *args, **kwargs))
+
+
+def json_response(obj: Any, status: int = 200) -> web.Response:
+    """A JSON answer with ``Content-Type: application/json`` exactly (no charset): the docker
+    client reads error bodies only under that exact type."""
+    return web.Response(body=json.dumps(obj).encode(), status=status,
+                        headers={"Content-Type": "application/json"})
 
 
 def _consume(future: asyncio.Future[Any]) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from dockyard.api._work import json_response
+
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
@@ -15,4 +17,4 @@ routes = web.RouteTableDef()
 
 @routes.get("/containers/json")
 async def list_containers(request: web.Request) -> web.Response:
-    return web.json_response([])
+    return json_response([])

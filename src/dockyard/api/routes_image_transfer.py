@@ -13,7 +13,7 @@ from typing import BinaryIO
 from aiohttp import web
 
 from dockyard import errors
-from dockyard.api._work import body_to_worker, engine, worker_to_response
+from dockyard.api._work import body_to_worker, engine, json_response, worker_to_response
 from dockyard.service import image_transfer
 
 __all__ = ["import_from_body", "routes"]
@@ -80,4 +80,4 @@ async def import_from_body(request: web.Request) -> web.Response:
         return image_transfer.import_image(eng, req)
 
     image_id = await body_to_worker(request, job)
-    return web.json_response({"status": image_id})
+    return json_response({"status": image_id})

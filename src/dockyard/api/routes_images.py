@@ -13,7 +13,7 @@ from aiohttp import web
 
 from dockyard import errors
 from dockyard.api import _params, versions
-from dockyard.api._work import call, engine, request_version
+from dockyard.api._work import call, engine, json_response, request_version
 from dockyard.oci import reference
 from dockyard.service.engine import Engine
 
@@ -63,12 +63,12 @@ async def list_images(request: web.Request) -> web.Response:
         flt.setdefault("reference", []).append(q["filter"])
     summaries = await call(request, image_summaries, engine(request),
                            _params.boolean(q.get("all")), flt, request_version(request))
-    return web.json_response(summaries)
+    return json_response(summaries)
 
 
 @routes.get("/images/search")
 async def search(request: web.Request) -> web.Response:
-    return web.json_response([])  # no index to search: Dockyard talks to registries only
+    return json_response([])  # no index to search: Dockyard talks to registries only
 
 
 @routes.post("/images/prune")
@@ -77,7 +77,7 @@ async def prune(request: web.Request) -> web.Response:
     dangling = flt.pop("dangling", ["true"])
     all_images = not _params.boolean(dangling[-1])
     results, freed = await call(request, engine(request).images.prune, all_images, flt)
-    return web.json_response({"ImagesDeleted": results or None, "SpaceReclaimed": freed})
+    return json_response({"ImagesDeleted": results or None, "SpaceReclaimed": freed})
 
 
 def _inspect(eng: Engine, name: str, api_version: str) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def _inspect(eng: Engine, name: str, api_version: str) -> dict[str, Any]:
 async def inspect(request: web.Request) -> web.Response:
     doc = await call(request, _inspect, engine(request), request.match_info["name"],
                      request_version(request))
-    return web.json_response(doc)
+    return json_response(doc)
 
 
 @routes.get("/images/{name:.+}/history")
@@ -100,7 +100,7 @@ async def history(request: web.Request) -> web.Response:
     rows = await call(request, engine(request).images.history, request.match_info["name"])
     for row in rows:
         row["Created"] = _params.rfc3339_to_unix(str(row.get("Created") or ""))
-    return web.json_response(rows)
+    return json_response(rows)
 
 
 @routes.post("/images/{name:.+}/tag")
@@ -120,4 +120,4 @@ async def remove(request: web.Request) -> web.Response:
     report = await call(request, engine(request).images.remove, request.match_info["name"],
                         _params.boolean(q.get("force")), not _params.boolean(q.get("noprune")))
     items = [{"Untagged": u} for u in report.untagged] + [{"Deleted": d} for d in report.deleted]
-    return web.json_response(items)
+    return json_response(items)

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from dockyard import errors
-from dockyard.api._work import Emit, call, engine, json_lines
+from dockyard.api._work import Emit, call, engine, json_lines, json_response
 from dockyard.api.routes_image_transfer import import_from_body
 from dockyard.oci import reference
 from dockyard.registry.credentials import Credentials, CredentialStore
@@ -150,4 +150,4 @@ async def auth(request: web.Request) -> web.Response:
 
     await call(request, registry.login, engine(request), server or None, creds.username,
                creds.secret, credentials=RequestCredentials(None))
-    return web.json_response({"Status": "Login Succeeded", "IdentityToken": ""})
+    return json_response({"Status": "Login Succeeded", "IdentityToken": ""})

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from dockyard import __version__
 from dockyard.api import versions
-from dockyard.api._work import call, engine
+from dockyard.api._work import call, engine, json_response
 from dockyard.service.engine import Engine
 
 __all__ = ["routes"]
@@ -64,7 +64,7 @@ def version_info() -> dict[str, Any]:
 
 @routes.get("/version")
 async def version(request: web.Request) -> web.Response:
-    return web.json_response(version_info())
+    return json_response(version_info())
 
 
 def _os_release() -> tuple[str, str]:
@@ -153,7 +153,7 @@ async def info(request: web.Request) -> web.Response:
     from dockyard.api.routes_events import listener_count
 
     doc = await call(request, system_info, engine(request), listener_count(request.app))
-    return web.json_response(doc)
+    return json_response(doc)
 
 
 def disk_usage_doc(eng: Engine) -> dict[str, Any]:
@@ -173,4 +173,4 @@ def disk_usage_doc(eng: Engine) -> dict[str, Any]:
 
 @routes.get("/system/df")
 async def system_df(request: web.Request) -> web.Response:
-    return web.json_response(await call(request, disk_usage_doc, engine(request)))
+    return json_response(await call(request, disk_usage_doc, engine(request)))

@@ -211,8 +211,8 @@ class ImageService:
         graph: dict[str, Any] = {}
         if top is not None:
             try:
-                graph = {"MergedDir": "", "LowerDir": "", **self._engine.snapshotter.describe(top)}  # type: ignore[attr-defined]
-            except (AttributeError, errors.DockyardError):
+                graph = self._engine.snapshotter.describe(top)
+            except errors.DockyardError:
                 graph = {}
         return {
             "Id": record.id,

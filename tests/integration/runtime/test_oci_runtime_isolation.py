@@ -155,3 +155,20 @@ def test_cgroup_filesystem_is_visible_and_read_only(
     seen = set(out.stdout.split())
     assert "cgroup-ro" in seen
     assert ("cgroup.controllers" in seen) if v2 else ({"memory", "pids"} <= seen)
+
+
+def test_rlimits_sysctl_and_oom_score_adj(
+    runtime: Runtime, make_bundle: Callable[..., Path]
+) -> None:
+    host_forward = Path("/proc/sys/net/ipv4/ip_forward").read_text()
+    flipped = "0" if host_forward.strip() == "1" else "1"
+    bundle = make_bundle(
+        "limits", "sh", "-c",
+        "ulimit -n; cat /proc/sys/net/ipv4/ip_forward; cat /proc/self/oom_score_adj",
+        rlimits=(("RLIMIT_NOFILE", 1024, 2048),), sysctl={"net.ipv4.ip_forward": flipped},
+        oom_score_adj=500,
+    )  # fmt: skip
+    out = runtime.run(bundle, "limits")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1024", flipped, "500"]
+    assert Path("/proc/sys/net/ipv4/ip_forward").read_text() == host_forward

@@ -55,7 +55,14 @@ class CgroupRef(NamedTuple):
 
 
 class ShimConfig(NamedTuple):
-    """Everything one shim needs; see the module docstring for ``pid_file``."""
+    """Everything one shim needs; see the module docstring for ``pid_file``.
+
+    ``restart`` is a ``--restart`` value; ``healthcheck`` holds ``health.HealthConfig``'s
+    fields in seconds (``{"test": argv, "interval": 30, "timeout": 30, "retries": 3,
+    "start_period": 0, "start_interval": 5}``), ``test`` being the probe's argv as the shim
+    runs it (for a runtime container: the runtime's ``exec``). ``wait_attach`` holds the
+    start until a client is on ``attach.sock`` (``docker run`` without ``-d``).
+    """
 
     command: list[str]
     id: str = ""

@@ -172,10 +172,10 @@ class Monitor:
             if self.cfg.pid_file is None:  # else ready once the init is adopted
                 self._ready(f"ok {os.getpid()} {self.init_pid}")
             status, start_failed = self._supervise(started, started_ns)
-            if self.cfg.delete_command:
-                self._run_to_end(self.cfg.delete_command)
             code = exit_code_of(status)
             oom = (self._driver_call("oom_events") or 0) > oom_before
+            if self.cfg.delete_command:  # after the OOM check: a runtime may remove the cgroup
+                self._run_to_end(self.cfg.delete_command)
             self._record_exit(code, started_ns, oom)
             stop = self._stop_requested()
             if not should_restart(self.policy, code, self.restart_count, stop, start_failed):

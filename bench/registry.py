@@ -21,16 +21,18 @@ from __future__ import annotations
 import argparse
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import DOCKYARD, docker_available, podman_available, report, run, timed  # noqa: E402
-from save_load import TAG as ARCHIVE_TAG  # noqa: E402
-from save_load import make_archive  # noqa: E402
+from _common import DOCKYARD, docker_available, podman_available, report, run, timed
+from save_load import TAG as ARCHIVE_TAG
+from save_load import make_archive
 
 REPO_NAME = "dockyard-bench/registry"
 
@@ -95,6 +97,7 @@ def main() -> None:
     source = LocalRegistry(work, "source")
     target = LocalRegistry(work, "target")
     engines = {"dockyard": "dockyard" in wanted}
+    created: dict[str, list[str]] = {"docker": [], "podman": []}
     for engine, ok in (("docker", docker_available()), ("podman", podman_available())):
         engines[engine] = ok and engine in wanted
         if not ok:
@@ -108,32 +111,35 @@ def main() -> None:
              f"docker-archive:{archive}:{ARCHIVE_TAG}", f"docker://{image}"])
         archive.unlink()
         print(f"image {image}: {_blob_bytes(source) / 1e6:.0f} MB of gzip layers, 5 layers")
-        pulls: dict[str, float] = {}
-        pushes: dict[str, float] = {}
-        root = work / "root"
+        # Rounds are interleaved (each engine once per round) so that drift in the host's
+        # load hits every engine alike; each engine's figure is its median over the rounds.
+        pull_runs: dict[str, list[Callable[[], None]]] = {}
+        push_runs: dict[str, list[Callable[[], None]]] = {}
+        roots = iter(work / f"root{i}" for i in range(1000))
+        state = {"root": next(roots)}
 
         def dy(*a: str) -> None:
-            run([DOCKYARD, "--root", str(root), *a])
+            run([DOCKYARD, "--root", str(state["root"]), *a])
 
         def fresh_root() -> None:
-            shutil.rmtree(root, ignore_errors=True)
+            # Like `docker rmi` for the others: the previous run's files are deleted now
+            # (untimed), then a new, empty --root is used.
+            shutil.rmtree(state["root"], ignore_errors=True)
+            state["root"] = next(roots)
 
-        def new_target() -> None:
-            target.start()
+        def dy_push() -> None:
+            dest = f"{target.host}/{REPO_NAME}:1"
+            dy("tag", image, dest)
+            dy("push", "-q", dest)
 
-        if args.only != "push" and engines["dockyard"]:
-            pulls["dockyard"] = timed(lambda: dy("pull", "-q", image), args.repeat, fresh_root)
-        if args.only != "pull" and engines["dockyard"]:
+        def dy_push_setup() -> None:
             fresh_root()
             dy("pull", "-q", image)
+            target.start()
 
-            def dy_push() -> None:
-                dest = f"{target.host}/{REPO_NAME}:1"
-                dy("tag", image, dest)
-                dy("push", dest)
-
-            pushes["dockyard"] = timed(dy_push, args.repeat, new_target)
-        fresh_root()
+        if engines["dockyard"]:
+            pull_runs["dockyard"] = [fresh_root, lambda: dy("pull", "-q", image)]
+            push_runs["dockyard"] = [dy_push_setup, dy_push]
         for engine in ("docker", "podman"):
             if not engines[engine]:
                 continue
@@ -141,28 +147,33 @@ def main() -> None:
 
             def reset(engine: str = engine) -> None:
                 subprocess.run([engine, "rmi", "-f", image], capture_output=True)
+                for tag in created[engine]:
+                    subprocess.run([engine, "rmi", tag], capture_output=True)
+                created[engine].clear()
 
             def do_pull(engine: str = engine, tls: list[str] = tls) -> None:
                 run([engine, "pull", "-q", *tls, image])
 
-            if args.only != "push":
-                pulls[engine] = timed(do_pull, args.repeat, reset)
-            if args.only != "pull":
-                reset()
-                do_pull()
-                tags: list[str] = []
+            def push_setup(engine: str = engine, tls: list[str] = tls) -> None:
+                reset(engine)
+                do_pull(engine, tls)
+                target.start()
 
-                def push(engine: str = engine, tls: list[str] = tls, tags: list[str] = tags) -> None:
-                    dest = f"{target.host}/{REPO_NAME}:1"
-                    run([engine, "tag", image, dest])
-                    tags.append(dest)
-                    run([engine, "push", "-q", *tls, dest] if engine == "podman"
-                        else [engine, "push", dest])
+            def push(engine: str = engine, tls: list[str] = tls) -> None:
+                dest = f"{target.host}/{REPO_NAME}:1"
+                run([engine, "tag", image, dest])
+                created[engine].append(dest)
+                run([engine, "push", "-q", *tls, dest] if engine == "podman"
+                    else [engine, "push", dest])
 
-                pushes[engine] = timed(push, args.repeat, new_target)
-                for tag in tags:
-                    subprocess.run([engine, "rmi", tag], capture_output=True)
-            reset()
+            pull_runs[engine] = [reset, do_pull]
+            push_runs[engine] = [push_setup, push]
+        pulls = _rounds(pull_runs, args.repeat) if args.only != "push" else {}
+        pushes = _rounds(push_runs, args.repeat) if args.only != "pull" else {}
+        for engine in created:
+            subprocess.run([engine, "rmi", "-f", image], capture_output=True)
+            for tag in created[engine]:
+                subprocess.run([engine, "rmi", tag], capture_output=True)
         if pulls:
             report(f"pull of a {args.mb} MB, 5-layer image from a local registry "
                    "(lower is better)", pulls)
@@ -173,6 +184,16 @@ def main() -> None:
         source.stop()
         target.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _rounds(runs: dict[str, list[Callable[[], None]]], repeat: int) -> dict[str, float]:
+    """Median seconds per engine; each round runs every engine's (setup, timed) once."""
+    times: dict[str, list[float]] = {engine: [] for engine in runs}
+    for _ in range(repeat):
+        for engine, (setup, fn) in runs.items():
+            times[engine].append(timed(fn, 1, setup))
+            print(f"  {engine}: {times[engine][-1]:.2f} s", flush=True)
+    return {engine: statistics.median(values) for engine, values in times.items()}
 
 
 def _blob_bytes(reg: LocalRegistry) -> int:

@@ -42,4 +42,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch "$stamp"
 fi
+# Byte-compile now: start-up is on the hot path, and some environments set
+# PYTHONDONTWRITEBYTECODE, which would make every command compile its modules again.
+PYTHONDONTWRITEBYTECODE= .venv/bin/python -m compileall -q -j 0 src/dockyard >/dev/null || true
 echo "setup: ready (.venv/bin/dockyard)"

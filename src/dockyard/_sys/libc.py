@@ -8,7 +8,6 @@ library and ``dockyard.errors`` (layer L1).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 from collections.abc import Callable
@@ -18,7 +17,9 @@ from dockyard import errors
 
 __all__ = ["as_error", "call", "libc"]
 
-libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The soname directly: ctypes.util.find_library runs `ldconfig -p` (and imports subprocess),
+# ~15 ms on every container start. glibc's soname has been libc.so.6 for decades.
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
 
 
 def call(fn: Callable[..., int], *args: Any, what: str) -> int:

@@ -27,6 +27,7 @@ __all__ = [
     "ensure_bridge",
     "host_subnets",
     "link_exists",
+    "loopback_up",
     "remove_bridge",
     "remove_link",
 ]
@@ -183,19 +184,37 @@ def add_veth(
                 raise errors.NotFound(f"bridge {bridge} not found")
             peer = {"ifname": tmp_name, "net_ns_fd": fd, "address": mac}
             ipr.link("add", ifname=host_name, kind="veth", peer=peer)
+            try:
+                index = _index(ipr, host_name)
+                ipr.link("set", index=index, master=master, state="up")
+                # Hairpin: a container's packets to a host address DNATed back to itself
+                # must be allowed out of the port they came in by.
+                ipr.brport("set", index=index, mode=1)
+            except BaseException:
+                ipr.link("del", index=_index(ipr, host_name))
+                raise
     finally:
         os.close(fd)
     try:
-        with _netlink(f"cannot attach veth {host_name} to {bridge}") as ipr:
-            index = _index(ipr, host_name)
-            ipr.link("set", index=index, master=master, state="up")
-            # Hairpin: a container's packets to a host address DNATed back to itself must be
-            # allowed out of the port they came in by.
-            ipr.brport("set", index=index, mode=1)
         return run_in_netns(netns_path, _configure_peer(tmp_name, ip, prefix, gateway))
     except BaseException:
         remove_link(host_name)
         raise
+
+
+def loopback_up(netns_path: str) -> None:
+    """Bring ``lo`` up in the namespace at *netns_path* (``--network none``).
+
+    Raises NotFound when the namespace is missing.
+    """
+
+    def inside() -> None:
+        with _netlink("cannot bring lo up in the container") as ipr:
+            lo = _index(ipr, "lo")
+            if lo is not None:
+                ipr.link("set", index=lo, state="up")
+
+    run_in_netns(netns_path, inside)
 
 
 class LinuxLinks:
@@ -224,3 +243,6 @@ class LinuxLinks:
         gateway: str | None,
     ) -> str:
         return add_veth(bridge, host_name, netns_path, mac, ip, prefix, gateway)
+
+    def loopback_up(self, netns_path: str) -> None:
+        loopback_up(netns_path)

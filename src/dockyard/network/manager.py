@@ -227,11 +227,17 @@ class NetworkManager:
     ) -> Endpoint:
         """Attach the namespace at *netns_path* to *network*: a veth on the bridge, ``ethN``
         inside with the allocated address, MAC and default route. Returns the endpoint.
+        ``bridge`` (or ``default``) is the default network, created on first use.
 
         Raises NotFound (network or namespace), and as ``connect.plan_endpoint``.
         """
         with self.state.change() as state:
-            net = state.find_network(network)
+            if network in ("bridge", "default") and not any(
+                n.default for n in state.networks.values()
+            ):
+                net = self._create(state, create.DEFAULT_NETWORK, default=True)
+            else:
+                net = state.find_network(network)
             self._ensure_up(state, net)
             ep = plan_endpoint(state, net, container_id, name, aliases, ip, mac)
             ifname = self.links.add_veth(
@@ -241,6 +247,11 @@ class NetworkManager:
             state.endpoints[ep.key] = ep
             self._names_changed(state, net)
             return ep
+
+    def loopback_only(self, netns_path: str) -> None:
+        """``--network none``: bring ``lo`` up in the namespace, nothing else. Raises
+        NotFound when the namespace is missing."""
+        self.links.loopback_up(netns_path)
 
     def disconnect(self, network: str, container_id: str) -> bool:
         """Detach *container_id* from *network*: its ports, veth and address go. False when it

@@ -3,7 +3,7 @@
 ``[ip:][hostPort[-end]:]containerPort[-end][/tcp|udp]`` becomes one ``PortRequest`` per
 container port, with Docker's error messages. ``pick_host_port`` chooses a host port given a
 predicate saying which ports are free; probing the host for free ports is the caller's I/O.
-Imports only the standard library, ``dockyard.errors`` and the package's model.
+Imports only the standard library and ``dockyard.errors``.
 """
 
 from __future__ import annotations

@@ -50,6 +50,10 @@ class LinkDriver(Protocol):
         """Create a veth pair into the namespace at *netns_path*; return the ``ethN`` name."""
         ...
 
+    def loopback_up(self, netns_path: str) -> None:
+        """Bring ``lo`` up in the namespace at *netns_path*."""
+        ...
+
 
 class Firewall(Protocol):
     """Dockyard's packet filter and NAT (``firewall.NftFirewall``)."""

@@ -161,3 +161,15 @@ def test_missing_namespace_is_not_found_and_leaves_no_link(manager: NetworkManag
         manager.connect("/proc/999999999/ns/net", "lonely", "0" * 64, "nobody")
     assert _host_links() == before
     assert manager.endpoints("lonely") == []
+
+
+def test_network_none_gets_a_working_loopback_only(
+    manager: NetworkManager, namespaces, echo, tcp_talk: Callable[..., bytes]
+) -> None:
+    ns = namespaces.new()
+    assert _links_in(ns)["lo"]["up"] is False
+    manager.loopback_only(ns)
+    links = _links_in(ns)
+    assert links["lo"]["up"] is True and set(links) == {"lo", "route"}
+    echo(ns, 9999)
+    assert tcp_talk("127.0.0.1", 9999, ns) == b"echo:hi"

@@ -299,3 +299,12 @@ def test_attach_to_a_tty_is_a_raw_stream_with_echo(state_dir: Path) -> None:
     sock.close()
     assert data == b"hello\r\ngot hello\r\n"  # the terminal's echo, then the output; no frames
     assert wait_exit(str(state_dir), 10)["exit_code"] == 0
+
+
+def test_a_config_the_shim_cannot_use_is_reported_to_the_starter(state_dir: Path) -> None:
+    cfg = config(state_dir, ["true"], healthcheck={"test": ["true"], "every": 5})
+    with pytest.raises(errors.FailedPrecondition, match="every"):
+        start_shim(str(state_dir), cfg)
+    cfg = config(state_dir, ["true"], restart="sometimes")
+    with pytest.raises(errors.FailedPrecondition, match="restart policy"):
+        start_shim(str(state_dir), cfg)

@@ -46,6 +46,9 @@ class FakeLinks:
         self.links[host_name] = bridge
         return "eth0"
 
+    def loopback_up(self, netns_path: str) -> None:
+        self.links[f"lo@{netns_path}"] = ""
+
 
 class FakeFirewall:
     """Records the rules the manager asks for: networks and published ports."""
@@ -191,7 +194,9 @@ def test_internal_network_has_no_gateway_route_nor_ports(tmp_path: Path) -> None
 
 def test_default_network_is_predefined(tmp_path: Path) -> None:
     mgr, _, _ = _manager(tmp_path)
+    first = mgr.connect("/ns/0", "bridge", "0" * 64, "zero")  # created on first use
     net = mgr.ensure_default()
+    assert first.network_id == net.id and first.gateway == net.gateway
     assert (net.name, net.bridge) == ("bridge", "dockyard0")
     assert mgr.ensure_default().id == net.id
     with pytest.raises(errors.PermissionDenied, match="pre-defined"):

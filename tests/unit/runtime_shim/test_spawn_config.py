@@ -104,3 +104,14 @@ def test_bad_config_is_reported(tmp_path: Path) -> None:
     (tmp_path / "shim.json").write_text('{"command": ["x"], "bogus": 1}')
     with pytest.raises(errors.InvalidArgument, match="bogus"):
         load(str(tmp_path))
+
+
+def test_a_failing_setup_step_is_reported_with_its_reason() -> None:
+    def refuse() -> None:
+        raise errors.NotFound("No such cgroup: dockyard/c1")
+
+    with pytest.raises(SpawnError, match="No such cgroup: dockyard/c1"):
+        spawn(["true"], before_exec=refuse)
+    with pytest.raises(SpawnError, match="No such file or directory") as info:
+        spawn(["true"], cwd="/no/such/dir")
+    assert info.value.errno == errno.ENOENT

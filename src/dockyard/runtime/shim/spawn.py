@@ -116,22 +116,23 @@ def spawn(
                 os.execvp(argv[0], argv)
             else:
                 os.execvpe(argv[0], argv, env)
-        except OSError as exc:
-            os.write(err_pipe_w, str(exc.errno or 1).encode())
-        except BaseException:
-            os.write(err_pipe_w, b"1")
+        except BaseException as exc:  # report "errno:what" to the parent, never return
+            code = (exc.errno if isinstance(exc, OSError) else None) or 1
+            what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            os.write(err_pipe_w, f"{code}:{what}"[:512].encode(errors="replace"))
         os._exit(127)
     os.close(err_pipe_w)
     for fd in child_fds:
         os.close(fd)
-    failure = os.read(err_pipe_r, 64)
+    failure = os.read(err_pipe_r, 1024).decode(errors="replace")
     os.close(err_pipe_r)
     if failure:
         os.waitpid(pid, 0)
         for fd in parent_fds:
             os.close(fd)
-        code = int(failure) if failure.isdigit() else 1
-        raise SpawnError(code, f"exec {argv[0]}: {os.strerror(code)}")
+        number, _, what = failure.partition(":")
+        errnum = int(number) if number.isdigit() else 1
+        raise SpawnError(errnum, f"exec {argv[0]}: {what or os.strerror(errnum)}")
     if tty:
         return Child(pid, {_nonblock(parent_fds[0]): "stdout"}, parent_fds[0], parent_fds[0])
     outputs = {_nonblock(parent_fds[0]): "stdout"}

@@ -30,6 +30,7 @@ __all__ = [
     "loopback_up",
     "remove_bridge",
     "remove_link",
+    "write_sysctl",
 ]
 
 T = TypeVar("T")
@@ -63,7 +64,7 @@ def _index(ipr: Any, name: str) -> int | None:
         return None
 
 
-def _write_sysctl(path: str, value: str) -> None:
+def write_sysctl(path: str, value: str) -> None:
     try:
         with open(path) as f:
             if f.read().strip() == value:
@@ -115,8 +116,8 @@ def ensure_bridge(name: str, gateway: str, prefix: int) -> None:
         if (gateway, prefix) not in have:
             ipr.addr("add", index=index, address=gateway, prefixlen=prefix)
         ipr.link("set", index=index, state="up")
-    _write_sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
-    _write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
+    write_sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
+    write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
 
 
 def remove_link(name: str) -> bool:

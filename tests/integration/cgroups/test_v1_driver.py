@@ -118,18 +118,21 @@ def test_memory_hog_is_oom_killed_and_reported(driver: V1Driver) -> None:
 def test_freeze_stops_and_thaw_resumes(driver: V1Driver, tmp_path: Path) -> None:
     driver.create("c1", Resources())
     counter = tmp_path / "count"
-    script = f"i=0; while :; do i=$((i+1)); echo $i > {counter}; sleep 0.01; done"
+    # written to a temp file and renamed, so a read never sees a half-written count
+    script = f"i=0; while :; do i=$((i+1)); echo $i > {counter}.t; mv {counter}.t {counter}; sleep 0.01; done"
     proc = spawn_in(driver, "c1", ["/bin/sh", "-c", script])
     try:
-        while not counter.exists() or not counter.read_text().strip():
+        while not counter.exists():
             time.sleep(0.01)
         driver.freeze("c1")
         frozen_at = counter.read_text()
         time.sleep(0.3)
         assert counter.read_text() == frozen_at
         driver.thaw("c1")
-        time.sleep(0.3)
-        assert counter.read_text().strip() and counter.read_text() != frozen_at
+        deadline = time.monotonic() + 5
+        while counter.read_text() == frozen_at:  # counting again
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
     finally:
         proc.kill()
         proc.wait()

@@ -48,21 +48,24 @@ def test_process_in_a_v2_cgroup_freezes_and_the_cgroup_goes_away(
 ) -> None:
     driver.create("c1", Resources())
     counter = tmp_path / "count"
-    script = f"i=0; while :; do i=$((i+1)); echo $i > {counter}; sleep 0.01; done"
+    # written to a temp file and renamed, so a read never sees a half-written count
+    script = f"i=0; while :; do i=$((i+1)); echo $i > {counter}.t; mv {counter}.t {counter}; sleep 0.01; done"
     proc = subprocess.Popen(
         ["/bin/sh", "-c", script], preexec_fn=lambda: driver.add_process("c1", os.getpid())
     )
     try:
         assert proc.pid in driver.pids("c1")  # with its children (sleep) beside it
-        while not counter.exists() or not counter.read_text().strip():
+        while not counter.exists():
             time.sleep(0.01)
         driver.freeze("c1")
         frozen_at = counter.read_text()
         time.sleep(0.3)
         assert counter.read_text() == frozen_at
         driver.thaw("c1")
-        time.sleep(0.3)
-        assert counter.read_text() != frozen_at
+        deadline = time.monotonic() + 5
+        while counter.read_text() == frozen_at:  # counting again
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         with pytest.raises(errors.Conflict):
             driver.delete("c1")
     finally:

@@ -18,6 +18,9 @@ import pytest
 
 from dockyard.network import NetworkManager
 from dockyard.network._netns import new_netns, run_in_netns
+from dockyard.network.links import LinuxLinks
+from dockyard.network.protocol import LinkDriver
+from dockyard.network.rawlinks import RawLinks
 
 
 class Namespaces:
@@ -44,12 +47,19 @@ def namespaces() -> Iterator[Namespaces]:
     ns.close()
 
 
+@pytest.fixture(params=["pyroute2", "rtnl"])
+def links(request: pytest.FixtureRequest) -> LinkDriver:
+    """Both link drivers: every kernel test is their conformance suite."""
+    return LinuxLinks() if request.param == "pyroute2" else RawLinks()
+
+
 @pytest.fixture
-def manager(data_root: Path) -> Iterator[NetworkManager]:
+def manager(data_root: Path, links: LinkDriver) -> Iterator[NetworkManager]:
     """A manager on the test's data root, with a table and default bridge of its own (so a
     Dockyard running on the same host is left alone)."""
     mgr = NetworkManager(
         data_root / "network",
+        links=links,
         table=f"dockyard-t{os.getpid()}",
         default_bridge=f"dockyard0-{os.getpid() % 100000}",
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from dockyard.network import NetworkManager, dnsd, dnswire
 from dockyard.network._netns import run_in_netns
 from dockyard.network.dnsregistry import EmbeddedDns
+from dockyard.network.protocol import LinkDriver
 
 
 def _nxdomain_upstream() -> tuple[socket.socket, threading.Thread]:
@@ -43,10 +44,14 @@ def _ask(
     return run_in_netns(netns, go)
 
 
-def test_containers_resolve_each_other_by_name(data_root: Path, namespaces) -> None:
+def test_containers_resolve_each_other_by_name(
+    data_root: Path, namespaces, links: LinkDriver
+) -> None:
     upstream, thread = _nxdomain_upstream()
     dns = EmbeddedDns(upstreams=[upstream.getsockname()])
-    manager = NetworkManager(data_root / "network", table=f"dockyard-t{os.getpid()}", registry=dns)
+    manager = NetworkManager(
+        data_root / "network", links=links, table=f"dockyard-t{os.getpid()}", registry=dns
+    )
     try:
         net = manager.create_network("named")
         ns1 = namespaces.new()

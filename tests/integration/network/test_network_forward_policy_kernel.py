@@ -17,6 +17,7 @@ import pytest
 from dockyard.network import NetworkManager
 from dockyard.network._netns import run_in_netns
 from dockyard.network.firewall import NftFirewall, iptables_forward_rules
+from dockyard.network.protocol import LinkDriver
 
 
 def _uplink(outside: str) -> None:
@@ -43,14 +44,14 @@ def _uplink(outside: str) -> None:
 
 
 def test_forward_drop_policy_gets_tagged_accept_rules(
-    data_root: Path, namespaces, echo, tcp_talk: Callable[..., bytes]
+    data_root: Path, namespaces, echo, tcp_talk: Callable[..., bytes], links: LinkDriver
 ) -> None:
     host_before = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True)
     fake_host, outside, container = namespaces.new(), namespaces.new(), namespaces.new()
 
     def scenario() -> None:
         subprocess.run(["iptables", "-w", "-P", "FORWARD", "DROP"], check=True)
-        mgr = NetworkManager(data_root / "network", firewall=NftFirewall())
+        mgr = NetworkManager(data_root / "network", links=links, firewall=NftFirewall())
         mgr.create_network("web")
         rules = iptables_forward_rules()
         assert len(rules) == 2 and all("ACCEPT" in r for r in rules)

@@ -9,12 +9,13 @@ import time
 
 from api_testclient import Api
 
-from _helpers.images import TestImage, docker_archive, image, layer_tar
+from _helpers import images as helpers
+from _helpers.images import docker_archive, image, layer_tar
 from dockyard.service.engine import Engine
 from dockyard.service.settings import Settings
 
 
-def test_load_answers_dockers_stream_lines(api: Api, sample: TestImage) -> None:
+def test_load_answers_dockers_stream_lines(api: Api, sample: helpers.TestImage) -> None:
     reply = api.post("/v1.50/images/load?quiet=1", data=docker_archive([sample]))
     assert reply.status == 200
     assert reply.headers["Content-Type"] == "application/json"
@@ -29,7 +30,7 @@ def test_a_malformed_archive_is_a_400_and_leaves_nothing(api: Api) -> None:
     assert api.get("/images/json").json() == []
 
 
-def test_list_has_one_entry_per_image_with_all_its_tags(api: Api, loaded: TestImage) -> None:
+def test_list_has_one_entry_per_image_with_all_its_tags(api: Api, loaded: helpers.TestImage) -> None:
     [summary] = api.get("/v1.50/images/json").json()
     assert summary["Id"] == loaded.id
     assert sorted(summary["RepoTags"]) == ["busybox:latest", "example.com/app:1.0"]
@@ -44,7 +45,7 @@ def test_list_has_one_entry_per_image_with_all_its_tags(api: Api, loaded: TestIm
     assert by_ref.json()[0]["RepoTags"] == ["busybox:latest"]
 
 
-def test_inspect_and_history(api: Api, loaded: TestImage) -> None:
+def test_inspect_and_history(api: Api, loaded: helpers.TestImage) -> None:
     doc = api.get("/v1.50/images/busybox/json").json()
     assert doc["Id"] == loaded.id
     assert doc["RootFS"]["Layers"] == loaded.diff_ids
@@ -56,7 +57,7 @@ def test_inspect_and_history(api: Api, loaded: TestImage) -> None:
     assert rows[0]["Id"] == loaded.id and rows[0]["Created"] == 1704067200
 
 
-def test_tag_then_remove(api: Api, loaded: TestImage) -> None:
+def test_tag_then_remove(api: Api, loaded: helpers.TestImage) -> None:
     assert api.post("/images/busybox/tag", params={"repo": "my/app", "tag": "v1"}).status == 201
     assert api.get("/images/my/app:v1/json").json()["Id"] == loaded.id
     assert api.post("/images/nosuch/tag", params={"repo": "x"}).status == 404
@@ -72,7 +73,7 @@ def test_tag_then_remove(api: Api, loaded: TestImage) -> None:
     assert api.delete("/images/busybox").status == 404
 
 
-def test_save_streams_an_archive_that_loads_elsewhere(api: Api, loaded: TestImage, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_save_streams_an_archive_that_loads_elsewhere(api: Api, loaded: helpers.TestImage, tmp_path) -> None:  # type: ignore[no-untyped-def]
     reply = api.get("/v1.50/images/busybox:latest/get")
     assert reply.status == 200 and reply.headers["Content-Type"] == "application/x-tar"
     with tarfile.open(fileobj=io.BytesIO(reply.body)) as tar:
@@ -106,7 +107,7 @@ def test_import_from_the_body(api: Api) -> None:
     assert api.post("/images/create", params={"fromSrc": "http://example.com/x.tar"}).status == 400
 
 
-def test_prune_removes_dangling_images_only_unless_dangling_false(api: Api, loaded: TestImage) -> None:
+def test_prune_removes_dangling_images_only_unless_dangling_false(api: Api, loaded: helpers.TestImage) -> None:
     lone = image([[("only", b"me")]])
     api.post("/images/load", data=docker_archive([lone]))
     pruned = api.post("/images/prune").json()
@@ -118,7 +119,7 @@ def test_prune_removes_dangling_images_only_unless_dangling_false(api: Api, load
     assert api.get("/images/json").json() == []
 
 
-def test_system_df_counts_images_like_the_cli(api: Api, loaded: TestImage) -> None:
+def test_system_df_counts_images_like_the_cli(api: Api, loaded: helpers.TestImage) -> None:
     from dockyard.service.system import disk_usage
 
     df = api.get("/system/df").json()
@@ -127,13 +128,13 @@ def test_system_df_counts_images_like_the_cli(api: Api, loaded: TestImage) -> No
     assert df["Containers"] == [] and df["Volumes"] == []
 
 
-def test_events_show_what_another_process_did(api: Api, loaded: TestImage) -> None:
+def test_events_show_what_another_process_did(api: Api, loaded: helpers.TestImage) -> None:
     """The log is shared: an Engine of its own (as a CLI process has) emits, the stream shows it."""
     start = time.time()
     cli_engine = Engine(api.engine.settings)
     cli_engine.images.tag("busybox", "from-the-cli:1")
     until = f"{time.time() + 0.3:.9f}"
-    reply = api.get("/v1.50/events", params={"since": f"{start - 1:.9f}", "until": until,
+    reply = api.get("/v1.50/events", params={"since": f"{start:.9f}", "until": until,
                                              "filters": json.dumps({"event": ["tag"]})})
     events = reply.lines()
     assert [e["Actor"]["Attributes"]["name"] for e in events] == ["from-the-cli:1"]

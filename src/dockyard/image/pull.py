@@ -5,8 +5,15 @@ digest ``name@sha256:…``), choose this platform's manifest from an index, down
 and the layers (concurrently, skipping blobs the store has), store the manifest, then hand the
 manifest digest to ``register`` (which unpacks layers into snapshots and tags the image).
 
-Nothing partial survives a failure: every blob this pull added is deleted again and no image
+Nothing partial survives a failure: the blobs this pull added are deleted again and no image
 is recorded. Progress is reported as ``registry.progress.Progress`` events through a callback.
+
+**Concurrent pulls.** Two pulls (threads or processes) may share a blob: one downloads it, the
+other finds it present. So that a failing pull never deletes a blob another one is using, every
+pull holds a *lease* (a shared ``flock`` on ``<lock_dir>/blob-<hex>``) on each blob it uses,
+taken before it looks whether the blob is present and kept until its image is recorded. A
+failing pull deletes a blob only when it ingested it itself, can turn its lease into an
+exclusive lock (no other pull holds one) and no recorded image references it.
 
 Layer L3: imports ``content``, ``registry``, ``oci`` and ``errors``; never ``service/`` (the
 engine passes ``register`` and ``current`` in) nor the shells.
@@ -14,10 +21,13 @@ engine passes ``register`` and ``current`` in) nor the shells.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from dockyard import errors
@@ -36,7 +46,7 @@ from dockyard.registry.manifest import (
 from dockyard.registry.progress import Progress, ProgressFn, ignore, short_id
 from dockyard.registry.sources import BlobSources
 
-__all__ = ["PullJob", "PullResult", "Register", "pull", "pull_all_tags"]
+__all__ = ["BlobLeases", "PullJob", "PullResult", "Register", "pull", "pull_all_tags"]
 
 
 class Register(Protocol):
@@ -72,6 +82,8 @@ class PullJob:
 
     *clients* are the endpoints to try in order (mirrors first); *current* returns the id of
     the image *ref* already names when its manifest digest is the one given, else None.
+    *lock_dir* holds the blob leases (none without it: a single pull at a time);
+    *blobs_in_use* returns the blobs recorded images reference (never deleted on failure).
     """
 
     clients: Sequence[RegistryClient]
@@ -82,6 +94,8 @@ class PullJob:
     concurrency: int = 3
     on_progress: ProgressFn = ignore
     sources: BlobSources | None = None
+    lock_dir: Path | None = None
+    blobs_in_use: Callable[[], set[str]] = set
 
 
 _T = TypeVar("_T")
@@ -91,6 +105,49 @@ _REPORT_EVERY = 256 << 10
 
 class _Cancelled(Exception):
     """Another layer failed: stop this download."""
+
+
+class BlobLeases:
+    """Shared ``flock`` leases on blobs a pull uses; see the module docstring.
+
+    Thread-safe; ``release`` drops them all. Without a *lock_dir* every lease is granted and
+    every blob counts as unshared.
+    """
+
+    def __init__(self, lock_dir: Path | None) -> None:
+        self._dir = lock_dir
+        self._fds: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, digest: str) -> None:
+        """Take a shared lease on *digest* (waits while a failing pull decides about it)."""
+        if self._dir is None:
+            return
+        with self._lock:
+            if digest in self._fds:
+                return
+            self._dir.mkdir(parents=True, exist_ok=True)
+            path = self._dir / f"blob-{digest.split(':')[-1]}"
+            fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+            self._fds[digest] = fd
+        fcntl.flock(fd, fcntl.LOCK_SH)
+
+    def exclusive(self, digest: str) -> bool:
+        """Turn the lease on *digest* into an exclusive lock; False when another pull holds
+        one (the blob is in use). Raises KeyError when no lease on *digest* is held."""
+        if self._dir is None:
+            return True
+        try:
+            fcntl.flock(self._fds[digest], fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        with self._lock:
+            fds, self._fds = list(self._fds.values()), {}
+        for fd in fds:
+            os.close(fd)  # closing the descriptor drops its flock
 
 
 def pull(job: PullJob, ref: Reference) -> PullResult:
@@ -117,9 +174,11 @@ def pull(job: PullJob, ref: Reference) -> PullResult:
         return PullResult(ref, existing, manifest.digest, repo_digest, up_to_date=True)
 
     created: list[str] = []
+    leases = BlobLeases(job.lock_dir)
     try:
-        downloaded = _fetch_all(job, client, ref, config, layers, created)
+        downloaded = _fetch_all(job, client, ref, config, layers, created, leases)
         for doc in {manifest.digest: manifest, top.digest: top}.values():
+            leases.hold(doc.digest)
             if not job.content.has(doc.digest):
                 job.content.put_bytes(doc.data, doc.digest)
                 created.append(doc.digest)
@@ -133,14 +192,38 @@ def pull(job: PullJob, ref: Reference) -> PullResult:
             on_layer=lambda i, digest: emit(Progress("Pull complete", short_id(digest))),
         )
     except BaseException:
-        for blob in created:
-            job.content.delete(blob)
+        _forget(job, leases, created)
         raise
+    finally:
+        leases.release()
     if job.sources is not None:
-        job.sources.record(ref.domain, ref.path, [config.digest, *(x.digest for x in layers)])
+        # The manifest and the index too: a push of the index copies the platforms this pull
+        # did not download from where the index came from.
+        documents = dict.fromkeys([top.digest, manifest.digest])
+        job.sources.record(
+            ref.domain, ref.path, [*documents, config.digest, *(x.digest for x in layers)]
+        )
     emit(Progress(f"Digest: {top.digest}"))
     emit(Progress(f"Status: Downloaded newer image for {ref.familiar()}"))
     return PullResult(ref, image_id, manifest.digest, repo_digest, up_to_date=False)
+
+
+def _forget(job: PullJob, leases: BlobLeases, created: list[str]) -> None:
+    """Delete the blobs this failed pull ingested that no other pull or image uses.
+
+    The exclusive locks come first: a pull that recorded its image has released its lease,
+    so the image is visible to ``blobs_in_use`` by the time we hold the lock.
+    """
+    mine = [blob for blob in dict.fromkeys(created) if leases.exclusive(blob)]
+    if not mine:
+        return
+    try:
+        used = job.blobs_in_use()
+    except errors.DockyardError:
+        return  # cannot tell: keeping a blob is always safe
+    for blob in mine:
+        if blob not in used:
+            job.content.delete(blob)
 
 
 def pull_all_tags(job: PullJob, ref: Reference) -> list[PullResult]:
@@ -191,10 +274,13 @@ def _fetch_all(
     config: Descriptor,
     layers: list[Descriptor],
     created: list[str],
+    leases: BlobLeases,
 ) -> list[Descriptor]:
     """Download the config and the missing layers; returns the layers downloaded."""
     emit, content = job.on_progress, job.content
     unique = list({x.digest: x for x in layers}.values())
+    for desc in [config, *unique]:
+        leases.hold(desc.digest)  # before looking: a failing pull may be deleting it
     missing = [x for x in unique if not content.has(x.digest)]
     for layer in unique:
         if layer not in missing:

@@ -1,8 +1,8 @@
 """L3 network: bridge networks, IPAM, veth endpoints, published ports (nftables) and DNS.
 
 Works on a network namespace given as a path and returns data; never imports runtime/,
-image/ or volume/. Importing this package is cheap: pyroute2 loads on the first link
-operation. See README.md for the why.
+image/ or volume/. Importing this package is cheap (no pyroute2 unless ``links.LinuxLinks``
+is chosen). See README.md for the why.
 """
 
 from dockyard.network.manager import NetworkManager

@@ -38,19 +38,27 @@ def _ping(sock: Path) -> bool:
 
 @dataclass
 class Daemon:
+    """A running daemon; ``env`` is its clients' environment (DOCKER_HOST, DOCKER_CONFIG)."""
+
     root: Path
     sock: Path
     proc: subprocess.Popen[bytes]
     env: dict[str, str]
 
     @property
+    def own_config(self) -> Path:
+        """The daemon's own DOCKER_CONFIG directory (its clients use another)."""
+        return self.root.parent / f"{self.root.name}-daemon-config"
+
+    @property
     def host(self) -> str:
         return f"unix://{self.sock}"
 
-    def docker(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def docker(self, *args: str, check: bool = True, timeout: float = 120,
+               input: str | None = None) -> subprocess.CompletedProcess[str]:
         assert DOCKER is not None
         proc = subprocess.run([DOCKER, *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, input=input)
         if check and proc.returncode != 0:
             raise AssertionError(f"docker {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
         return proc
@@ -84,8 +92,12 @@ class Daemon:
 def start_daemon(root: Path, env: dict[str, str]) -> Daemon:
     sock = root / "d.sock"
     log = open(root.parent / f"{root.name}-daemon.log", "wb")  # noqa: SIM115 (kept for the run)
+    # the daemon's own DOCKER_CONFIG, apart from its clients': it must act on their credentials
+    daemon_config = root.parent / f"{root.name}-daemon-config"
+    daemon_config.mkdir(exist_ok=True)
     proc = subprocess.Popen([*DOCKYARD, "--root", str(root), "daemon", "-H", f"unix://{sock}"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
+                            stdout=log, stderr=subprocess.STDOUT,
+                            env={**env, "DOCKER_CONFIG": str(daemon_config)})
     log.close()
     daemon = Daemon(root, sock, proc, {**env, "DOCKER_HOST": f"unix://{sock}"})
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -114,7 +126,8 @@ class Registry:
             self.proc.wait()
 
 
-def start_registry(tmp: Path) -> Registry:
+def start_registry(tmp: Path, htpasswd: str = "") -> Registry:
+    """An open registry, or one with basic auth when *htpasswd* (``user:bcrypt``) is given."""
     binary = shutil.which("docker-registry")
     if binary is None:
         pytest.skip("docker-registry is not installed")
@@ -127,6 +140,10 @@ def start_registry(tmp: Path) -> Registry:
         f"storage:\n  filesystem:\n    rootdirectory: {tmp / 'storage'}\n"
         f"http:\n  addr: 127.0.0.1:{port}\n  secret: dockyard-compat\n"
     )
+    if htpasswd:
+        (tmp / "htpasswd").write_text(htpasswd)
+        with open(config, "a") as f:
+            f.write(f"auth:\n  htpasswd:\n    realm: compat\n    path: {tmp / 'htpasswd'}\n")
     proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     registry = Registry(f"127.0.0.1:{port}", proc)

@@ -33,3 +33,15 @@ def local_registry(tmp_path: Path) -> Iterator[Registry]:
     reg = start_registry(tmp_path)
     yield reg
     reg.stop()
+
+
+@pytest.fixture
+def auth_registry(tmp_path: Path) -> Iterator[Registry]:
+    """A registry that wants ``alice`` / ``wonderland`` (basic auth)."""
+    import subprocess
+
+    out = subprocess.run(["htpasswd", "-Bbn", "alice", "wonderland"], capture_output=True,
+                         text=True, check=True)
+    reg = start_registry(tmp_path, out.stdout)
+    yield reg
+    reg.stop()

@@ -50,6 +50,28 @@ def test_push_then_pull_through_the_daemon(daemon: Daemon, local_registry: Regis
     assert missing.returncode == 1 and "compat/nosuch:v1: not found" in missing.stderr
 
 
+def test_login_and_push_with_credentials(daemon: Daemon, auth_registry: Registry,
+                                         tmp_path: Path) -> None:
+    """``docker login`` checks through ``POST /auth``; push and pull carry X-Registry-Auth."""
+    daemon.docker("load", "-i", str(_archive(tmp_path)))
+    name = f"{auth_registry.host}/private/app:v1"
+    daemon.docker("tag", "busybox", name)
+    refused = daemon.docker("push", name, check=False)
+    assert refused.returncode == 1
+    wrong = daemon.docker("login", "-u", "alice", "--password-stdin", auth_registry.host,
+                          check=False, input="queen\n")
+    assert wrong.returncode == 1 and "Error response from daemon" in wrong.stderr
+    assert not (Path(daemon.env["DOCKER_CONFIG"]) / "config.json").exists() or \
+        auth_registry.host not in (Path(daemon.env["DOCKER_CONFIG"]) / "config.json").read_text()
+    ok = daemon.docker("login", "-u", "alice", "--password-stdin", auth_registry.host,
+                       input="wonderland\n")
+    assert "Login Succeeded" in ok.stdout
+    assert "v1: digest: sha256:" in daemon.docker("push", name).stdout
+    daemon.docker("rmi", name)
+    assert "Status: Image is up to date" not in daemon.docker("pull", name).stdout
+    assert list(daemon.own_config.iterdir()) == []  # the daemon stored no login of its own
+
+
 def test_the_python_sdk(daemon: Daemon, tmp_path: Path) -> None:
     client = daemon.sdk()
     try:

@@ -94,19 +94,22 @@ async def json_lines(request: web.Request, job: Callable[[Emit], None]) -> web.S
     future.add_done_callback(_consume)
     future.add_done_callback(lambda _: queue.put_nowait(_DONE))
     response: web.StreamResponse | None = None
-    while (item := await queue.get()) is not _DONE:
+    try:
+        while (item := await queue.get()) is not _DONE:
+            if response is None:
+                response = await _start_json(request)
+            await response.write(_line(item))
+        exc = future.exception()
         if response is None:
+            if exc is not None:
+                raise exc
             response = await _start_json(request)
-        await response.write(_line(item))
-    exc = future.exception()
-    if response is None:
-        if exc is not None:
-            raise exc
-        response = await _start_json(request)
-    elif exc is not None:
-        await response.write(_line(stream_error(exc)))
-    await response.write_eof()
-    return response
+        elif exc is not None:
+            await response.write(_line(stream_error(exc)))
+    except ConnectionError:
+        if response is None:
+            raise
+    return response  # aiohttp ends the body (and shrugs off a client that left)
 
 
 async def _wait_fd(loop: asyncio.AbstractEventLoop, fd: int, writable: bool) -> None:
@@ -195,6 +198,10 @@ async def worker_to_response(
                 response = web.StreamResponse(headers=headers)
                 await response.prepare(request)
             await response.write(chunk)
+    except ConnectionError:
+        if response is None:
+            raise
+        return response  # the client left; closing our end stops the job (EPIPE)
     finally:
         os.close(read_fd)
     try:
@@ -209,5 +216,4 @@ async def worker_to_response(
     if response is None:
         response = web.StreamResponse(headers=headers)
         await response.prepare(request)
-    await response.write_eof()
     return response

@@ -34,8 +34,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         versions.check(request_version(request))
         return await handler(request)
-    except (asyncio.CancelledError, ConnectionResetError):
-        raise
+    except (asyncio.CancelledError, ConnectionError):
+        raise  # the client went away: nobody to answer
     except Exception as exc:
         return error_response(exc)
 

@@ -60,11 +60,13 @@ async def events(request: web.Request) -> web.StreamResponse:
                 last_id = ev.id
                 if flt.match(ev):
                     await response.write(json.dumps(ev.to_docker()).encode() + b"\n")
-            if finished or stopping.is_set():
+            gone = request.transport is None or request.transport.is_closing()
+            if finished or gone or stopping.is_set():
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), POLL_S)
+    except ConnectionError:
+        pass  # the client left
     finally:
         listeners.remove(token)
-    await response.write_eof()
     return response

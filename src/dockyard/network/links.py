@@ -1,7 +1,8 @@
-"""The Linux side of the bridge driver: bridges, veth pairs and addresses, over netlink.
+"""The Linux side of the bridge driver over pyroute2: bridges, veth pairs and addresses.
 
-Uses pyroute2 (imported lazily: it costs ~150 ms to import) in the calling thread's network
-namespace for the host side, and ``run_in_netns`` for the container side, so no process is
+``LinuxLinks`` is the pyroute2 twin of the default ``rawlinks.RawLinks`` (same behaviour, same
+kernel tests); ``write_sysctl`` serves both. Uses pyroute2 (imported lazily: it costs
+150-350 ms to import) in the calling thread's network namespace for the host side, and ``run_in_netns`` for the container side, so no process is
 forked and the caller never changes namespace. Functions here perform; what to create is
 decided by the manager from the state. Never imports runtime/, image/ or volume/.
 """

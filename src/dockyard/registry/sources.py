@@ -1,6 +1,7 @@
 """Which repositories a blob is known to live in, per registry, for cross-repository mounts.
 
-After a pull or a push, ``record`` notes each blob's ``(registry, repository)``. A later push of
+After a pull or a push, ``record`` notes each blob's ``(registry, repository)`` (a pull notes
+its manifest and index too, so a push of the index knows where its other platforms are). A later push of
 the same blob to another repository of the same registry asks for a mount from one of them
 (``POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<repo>``) instead of uploading the bytes.
 A stale record costs nothing: the registry answers 202 and we upload as usual.
@@ -56,3 +57,12 @@ class BlobSources:
             (blob_digest, registry),
         )
         return [str(r[0]) for r in rows]
+
+    def locations(self, blob_digest: str) -> list[tuple[str, str]]:
+        """Every ``(registry, repository)`` known to hold *blob_digest*, most recent first."""
+        rows = self._db.read().execute(
+            "SELECT registry, repository FROM registry_blob_sources WHERE digest = ? "
+            "ORDER BY seen DESC",
+            (blob_digest,),
+        )
+        return [(str(r[0]), str(r[1])) for r in rows]

@@ -23,7 +23,7 @@ from dockyard.registry.progress import ProgressFn, ignore
 
 if TYPE_CHECKING:
     from dockyard.image.pull import PullResult
-    from dockyard.image.push import PushResult
+    from dockyard.image.push import Origin, PushResult
     from dockyard.registry.client import RegistryClient
     from dockyard.registry.sources import BlobSources
     from dockyard.service.engine import Engine
@@ -98,6 +98,10 @@ def pull(
             concurrency=concurrency or _config(engine).max_concurrent_downloads,
             on_progress=on_progress,
             sources=_sources(engine),
+            lock_dir=engine.lock_dir,
+            blobs_in_use=lambda: (
+                engine.image_records.blobs_in_use() | engine.images.extra_blobs_in_use()
+            ),
         )
         if all_tags:
             return pull_all_tags(job, ref)
@@ -113,7 +117,12 @@ def push(
 ) -> PushResult:
     """``docker push NAME[:TAG]``: the local image *name* (``:latest`` by default).
 
-    Raises NotFound (no such local image), PermissionDenied, InvalidArgument, Unavailable.
+    An image pulled from a multi-platform index is pushed as that whole index (same digest):
+    the platforms not held locally are copied from the repository the index was pulled from.
+    When that repository is unknown, only the local platform's manifest is pushed.
+
+    Raises NotFound (no such local image), PermissionDenied, InvalidArgument, DigestMismatch,
+    Unavailable.
     """
     from dockyard.image.push import push as push_image
 
@@ -124,17 +133,57 @@ def push(
         raise errors.NotFound(
             f"An image does not exist locally with the tag: {ref.familiar_name()}"
         ) from exc
-    with _clients(engine, ref.domain, push=True, store=credentials) as clients:
+    sources = _sources(engine)
+    top: str = record.manifest_digest
+    media_type: str | None = record.manifest_media_type
+    origin_at: tuple[str, str] | None = None
+    if record.index_digest and engine.content.has(record.index_digest):
+        origin_at = next(iter(sources.locations(record.index_digest)), None)
+        if origin_at is not None or _complete(engine, record.index_digest):
+            top, media_type = record.index_digest, None  # the index says its own type
+    with ExitStack() as stack:
+        clients = stack.enter_context(_clients(engine, ref.domain, push=True, store=credentials))
+        origin = None
+        if origin_at is not None and top == record.index_digest:
+            origin = _origin(stack, engine, origin_at, credentials)
         return push_image(
             clients[0],
             ref,
-            record.manifest_digest,
+            top,
             engine.content,
-            media_type=record.manifest_media_type,
-            sources=_sources(engine),
+            media_type=media_type,
+            sources=sources,
             on_progress=on_progress,
             concurrency=_config(engine).max_concurrent_uploads,
+            origin=origin,
         )
+
+
+def _complete(engine: Engine, index_digest: str) -> bool:
+    """Does the local store hold every manifest *index_digest* lists?"""
+    from dockyard.registry.manifest import index_entries, parse_document
+
+    data = engine.content.read_bytes(index_digest)
+    try:
+        index = parse_document(data, None, index_digest, f"index {index_digest}")
+        return all(engine.content.has(e.digest) for e in index_entries(index))
+    except errors.InvalidArgument:
+        return False
+
+
+def _origin(
+    stack: ExitStack,
+    engine: Engine,
+    location: tuple[str, str],
+    credentials: CredentialStore | None,
+) -> Origin:
+    """A client of the registry an index was pulled from (its origin, not a mirror)."""
+    from dockyard.image.push import Origin
+
+    domain, path = location
+    clients = stack.enter_context(_clients(engine, domain, store=credentials))
+    client = next((c for c in clients if not c.endpoint.mirror), clients[-1])
+    return Origin(client, domain, path)
 
 
 def login(

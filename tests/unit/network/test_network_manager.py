@@ -273,3 +273,20 @@ def test_concurrent_processes_never_share_an_address(tmp_path: Path) -> None:
         p.join(timeout=30)
     assert len(set(ips)) == 40
     assert len(mgr.endpoints("busy")) == 40
+
+
+def test_lost_bridge_is_recreated_on_next_connect(tmp_path: Path) -> None:
+    mgr, links, fw = _manager(tmp_path)
+    net = mgr.create_network("web")
+    links.links.clear()  # a host reboot took the bridge (and our table) away
+    rebuilds = fw.rebuilds
+    mgr.connect("/ns/1", "web", "c1" * 32, "one")
+    assert links.links.get(net.bridge) == "" and fw.rebuilds == rebuilds + 1
+
+
+def test_corrupt_state_file_is_reported_not_overwritten(tmp_path: Path) -> None:
+    mgr, _, _ = _manager(tmp_path)
+    (tmp_path / "network.json").write_text("{not json")
+    with pytest.raises(errors.FailedPrecondition, match=r"network state .* is corrupt"):
+        mgr.create_network("web")
+    assert (tmp_path / "network.json").read_text() == "{not json"

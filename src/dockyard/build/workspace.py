@@ -1,0 +1,142 @@
+"""A build step's writable root filesystem, and turning what it changed into a layer.
+
+``layer_step(storage, parent, do)`` prepares an active snapshot on ``parent`` (a chain id or
+None), mounts it, lets ``do(rootfs)`` change it, unmounts, and commits the overlay upper
+directory as one layer: the diff tar is written once, gzip-compressed straight into the content
+store (``image.diff`` never walks the whole rootfs), and the snapshot is committed under its
+chain id so registering the image finds the layer already unpacked. On any failure the
+snapshot and the mount are gone: no half-built layer is left.
+
+``read_only_view(storage, chain_id)`` mounts a committed tree read-only (``COPY --from``,
+``RUN --mount=from=``). ``rebuild_blob`` makes a layer blob again from its snapshot.
+
+Imports only the standard library, ``dockyard.errors``, ``dockyard.mount``, ``image/`` and
+``oci/``; never ``service/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from dockyard import errors
+from dockyard.build.cache import CacheEntry
+from dockyard.build.protocol import Storage
+from dockyard.build.state import Layer
+from dockyard.image.compression import Compression, compressed_writer
+from dockyard.image.diff import write_layer_from_upper
+from dockyard.image.unpack import locked
+from dockyard.mount import mount_all, unmount_all
+from dockyard.oci import image as docs
+from dockyard.oci import mediatypes as mt
+from dockyard.oci.digest import sha256_bytes
+
+__all__ = ["chain_of", "layer_step", "read_only_view", "rebuild_blob", "write_blob"]
+
+
+def chain_of(parent: str | None, diff_id: str) -> str:
+    """The chain id of a layer ``diff_id`` on top of chain ``parent``."""
+    return diff_id if parent is None else sha256_bytes(f"{parent} {diff_id}".encode())
+
+
+class _Sink:
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def write(self, data: bytes) -> int:
+        return int(self._writer.write(data))
+
+    def flush(self) -> None:
+        pass
+
+
+def write_blob(storage: Storage, tree: Path) -> tuple[str, dict[str, Any]]:
+    """Tar ``tree`` (an overlay upper dir) into a gzip blob: ``(diff id, descriptor)``."""
+    with storage.content.writer() as blob:
+        with compressed_writer(_Sink(blob), Compression.GZIP, level=1) as gz:  # type: ignore[arg-type]
+            diff_id = write_layer_from_upper(tree, gz)
+        digest = blob.commit()
+    size = storage.content.info(digest).size
+    return diff_id, docs.descriptor(mt.OCI_LAYER_GZIP, digest, size)
+
+
+def rebuild_blob(storage: Storage, entry: CacheEntry) -> CacheEntry:
+    """``entry`` with its blob made again from its snapshot (the blob was collected)."""
+    diff_id, desc = write_blob(storage, storage.snapshotter.fs_dir(entry.chain_id))
+    if diff_id != entry.diff_id:
+        raise errors.DigestMismatch(f"cached layer {entry.chain_id} changed on disk")
+    return CacheEntry(entry.chain_id, diff_id, desc["digest"], desc["size"], desc["mediaType"])
+
+
+def _exists(storage: Storage, name: str) -> bool:
+    try:
+        storage.snapshotter.stat(name)
+    except errors.NotFound:
+        return False
+    return True
+
+
+def layer_step(
+    storage: Storage, parent: str | None, do: Callable[[Path], None]
+) -> tuple[Layer, str]:
+    """Run ``do(rootfs)`` on a writable snapshot of ``parent``; the new layer and its chain id.
+
+    Raises what ``do`` raises (after cleaning up), and what the snapshotter and the mount
+    raise.
+    """
+    snap = storage.snapshotter
+    key = f"build-{secrets.token_hex(8)}"
+    bundle = storage.work_dir / key
+    rootfs = bundle / "rootfs"
+    snap.prepare(key, parent, {"dockyard.build": "step"})
+    committed = False
+    try:
+        rootfs.mkdir(parents=True)
+        mount_all(snap.mounts(key), rootfs)
+        try:
+            do(rootfs)
+        finally:
+            unmount_all(rootfs)
+        diff_id, desc = write_blob(storage, snap.upper_dir(key))
+        chain_id = chain_of(parent, diff_id)
+        with locked(storage.lock_dir, [chain_id]):
+            if _exists(storage, chain_id):
+                snap.remove(key)
+            else:
+                snap.commit(chain_id, key)
+            committed = True
+            storage.cache.pin(chain_id)
+        return Layer(diff_id, desc), chain_id
+    finally:
+        if not committed:
+            with contextlib.suppress(errors.DockyardError):
+                snap.remove(key)
+        shutil.rmtree(bundle, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def read_only_view(storage: Storage, chain_id: str | None) -> Iterator[Path]:
+    """The tree of committed snapshot ``chain_id`` mounted read-only (an empty dir for None)."""
+    key = f"buildview-{secrets.token_hex(8)}"
+    where = storage.work_dir / key
+    where.mkdir(parents=True)
+    try:
+        if chain_id is None:
+            yield where
+            return
+        mounts = storage.snapshotter.view(key, chain_id)
+        try:
+            mount_all(mounts, where)
+            try:
+                yield where
+            finally:
+                unmount_all(where)
+        finally:
+            with contextlib.suppress(errors.DockyardError):
+                storage.snapshotter.remove(key)
+    finally:
+        shutil.rmtree(where, ignore_errors=True)

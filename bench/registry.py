@@ -23,6 +23,7 @@ import argparse
 import hashlib
 import io
 import json
+import os
 import random
 import shutil
 import socket
@@ -97,6 +98,9 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=200)
     parser.add_argument("--only", choices=["pull", "push"])
     parser.add_argument("--engines", default="dockyard,docker,podman")
+    parser.add_argument("--kept-root", action="store_true",
+                        help="also time Dockyard pulling into one root, the image removed with"
+                        " `rmi` between runs (as docker and podman are reset), row dy-rmi")
     args = parser.parse_args()
     wanted = set(args.engines.split(","))
     work = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
@@ -104,6 +108,7 @@ def main() -> None:
     target = LocalRegistry(work, "target")
     engines = {"dockyard": "dockyard" in wanted}
     created: dict[str, list[str]] = {"docker": [], "podman": []}
+    cleanup: list[Path] = []
     for engine, ok in (("docker", docker_available()), ("podman", podman_available())):
         engines[engine] = ok and engine in wanted
         if not ok:
@@ -121,7 +126,11 @@ def main() -> None:
         # load hits every engine alike; each engine's figure is its median over the rounds.
         pull_runs: dict[str, list[Callable[[], None]]] = {}
         push_runs: dict[str, list[Callable[[], None]]] = {}
-        roots = iter(work / f"root{i}" for i in range(1000))
+        # Dockyard's roots live where engines keep their data (/var/lib, as docker's and
+        # podman's do), not in /tmp, where every test suite of the host churns inodes.
+        roots_dir = Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir=_data_parent()))
+        cleanup.append(roots_dir)
+        roots = iter(roots_dir / f"root{i}" for i in range(1000))
         state = {"root": next(roots)}
 
         def dy(*a: str) -> None:
@@ -143,9 +152,20 @@ def main() -> None:
             dy("pull", "-q", image)
             target.start()
 
+        kept_root = roots_dir / "kept"
+
+        def dy_kept(*a: str) -> None:
+            run([DOCKYARD, "--root", str(kept_root), *a])
+
+        def dy_rmi() -> None:
+            subprocess.run([DOCKYARD, "--root", str(kept_root), "rmi", "-f", image],
+                           capture_output=True)
+
         if engines["dockyard"]:
             pull_runs["dockyard"] = [fresh_root, lambda: dy("pull", "-q", image)]
             push_runs["dockyard"] = [dy_push_setup, dy_push]
+            if args.kept_root:
+                pull_runs["dy-rmi"] = [dy_rmi, lambda: dy_kept("pull", "-q", image)]
         for engine in ("docker", "podman"):
             if not engines[engine]:
                 continue
@@ -189,7 +209,12 @@ def main() -> None:
     finally:
         source.stop()
         target.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        for path in [work, *cleanup]:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _data_parent() -> str:
+    return "/var/lib" if os.access("/var/lib", os.W_OK) else tempfile.gettempdir()
 
 
 def _make_archive(path: Path, megabytes: int) -> None:

@@ -137,3 +137,27 @@ def test_daemon_shuts_down_cleanly_on_sigterm(daemon: Daemon) -> None:
     assert oct(daemon.sock.stat().st_mode & 0o777) == "0o660"
     assert daemon.stop() == 0
     assert not daemon.sock.exists() and not pidfile.exists()
+
+
+def test_import_history_and_prune(daemon: Daemon, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs.tar"
+    with tarfile.open(rootfs, "w") as tar:
+        (tmp_path / "tool").write_text("#!/bin/sh\necho hi\n")
+        tar.add(tmp_path / "tool", arcname="bin/tool")
+    image_id = daemon.docker("import", "--change", "CMD [\"/bin/tool\"]", "--message", "by hand",
+                             str(rootfs), "imported:v1").stdout.strip()
+    assert image_id.startswith("sha256:")
+    assert daemon.dockyard("inspect", "--format", "{{.Id}}", "imported:v1").stdout.strip() == image_id
+    config = json.loads(daemon.docker("image", "inspect", "--format", "{{json .Config}}",
+                                      "imported:v1").stdout)
+    assert config["Cmd"] == ["/bin/tool"]
+    history = daemon.docker_json("history", "imported:v1")
+    assert [h["Comment"] for h in history] == ["by hand"]
+    # an import without a name is dangling: prune removes it and keeps the named one
+    other = tmp_path / "other.tar"
+    with tarfile.open(other, "w") as tar:
+        tar.add(tmp_path / "tool", arcname="bin/other")
+    lone = daemon.docker("import", str(other)).stdout.strip()
+    pruned = daemon.docker("image", "prune", "-f").stdout
+    assert f"deleted: {lone}" in pruned and image_id not in pruned
+    assert daemon.docker("images", "-qa", "--no-trunc").stdout.split() == [image_id]

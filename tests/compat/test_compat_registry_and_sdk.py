@@ -46,6 +46,20 @@ def test_push_then_pull_through_the_daemon(daemon: Daemon, local_registry: Regis
     assert ours["Id"] == image_id and ours["RepoDigests"] == doc["RepoDigests"]
     again = daemon.docker("pull", name).stdout
     assert f"Status: Image is up to date for {name}" in again
+    repo = f"{local_registry.host}/compat/app"
+    daemon.docker("tag", name, f"{repo}:v2")
+    daemon.docker("push", f"{repo}:v2")
+    daemon.docker("rmi", name, f"{repo}:v2")
+    daemon.docker("pull", "--all-tags", repo)  # no tag: the API pulls every tag
+    assert {r["Tag"] for r in daemon.docker_json("images", repo)} == {"v1", "v2"}
+    client = daemon.sdk()  # the SDK's pull and push take the same routes
+    try:
+        daemon.docker("rmi", f"{repo}:v2")
+        assert client.images.pull(repo, tag="v2").id == image_id
+        lines = list(client.images.push(repo, tag="v2", stream=True, decode=True))
+        assert lines[-1]["aux"]["Digest"] == digest  # same image, same manifest
+    finally:
+        client.close()
     missing = daemon.docker("pull", f"{local_registry.host}/compat/nosuch:v1", check=False)
     assert missing.returncode == 1 and "compat/nosuch:v1: not found" in missing.stderr
 

@@ -1,8 +1,8 @@
 """How handlers get work done without blocking the event loop.
 
 Every Engine call (SQLite, disk, registry I/O) runs in the daemon's thread pool through
-``call``. Long operations stream: ``json_lines`` runs a job that emits Docker JSON messages
-(pull and push progress) as it goes; ``body_to_worker`` and ``worker_to_response`` connect a
+``call``. Long operations stream: ``stream_chunks`` runs a job that writes chunks (container
+logs) as it goes, ``json_lines`` one that emits Docker JSON messages (pull and push progress); ``body_to_worker`` and ``worker_to_response`` connect a
 job to the request or response body through an OS pipe, so a multi-gigabyte ``load`` or
 ``save`` never sits in memory and a slow peer slows the job down (the pipe is the back-pressure).
 
@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from functools import partial
@@ -29,7 +30,7 @@ from dockyard.api._errors import stream_error
 from dockyard.service.engine import Engine
 
 __all__ = ["ENGINE", "EXECUTOR", "body_to_worker", "call", "engine", "json_lines", "json_response",
-           "request_version", "worker_to_response"]
+           "request_version", "stream_chunks", "worker_to_response"]
 
 T = TypeVar("T")
 Emit = Callable[[dict[str, Any]], None]
@@ -37,6 +38,8 @@ Emit = Callable[[dict[str, Any]], None]
 ENGINE = web.AppKey("engine", Engine)
 EXECUTOR = web.AppKey("executor", Executor)
 CHUNK = 1 << 16
+QUEUE_MAX = 64  # chunks a streaming job may run ahead of its client
+CLIENT_CHECK_S = 0.5  # how often a quiet stream checks that its client is still there
 log = logging.getLogger("dockyard.api")
 _DONE = object()
 
@@ -72,44 +75,86 @@ def _line(obj: Mapping[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode() + b"\r\n"
 
 
-async def _start_json(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "application/json"})
-    await response.prepare(request)
-    return response
+def _client_left(request: web.Request) -> bool:
+    return request.transport is None or request.transport.is_closing()
+
+
+async def stream_chunks(
+    request: web.Request,
+    job: Callable[[Callable[[bytes], None]], None],
+    headers: Mapping[str, str],
+    trailer: Callable[[BaseException], bytes] | None = None,
+) -> web.StreamResponse:
+    """Run ``job(write)`` in the pool and stream every chunk it writes, as it writes it.
+
+    An error before the first chunk is an ordinary HTTP error (the middleware maps it); a
+    later one ends the stream with ``trailer(exc)`` (when given). ``write`` blocks while the
+    client is ``QUEUE_MAX`` chunks behind, and raises BrokenPipeError once the client has gone,
+    which ends the job (a ``logs --follow`` of a silent container included).
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_MAX)
+    left = threading.Event()
+
+    def write(data: bytes) -> None:
+        if left.is_set():
+            raise BrokenPipeError("the client went away")
+        asyncio.run_coroutine_threadsafe(queue.put(data), loop).result()
+
+    def run() -> None:
+        try:
+            job(write)
+        finally:
+            asyncio.run_coroutine_threadsafe(queue.put(_DONE), loop)
+
+    future = loop.run_in_executor(request.app[EXECUTOR], run)
+    future.add_done_callback(_consume)
+    response: web.StreamResponse | None = None
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), CLIENT_CHECK_S)
+            except TimeoutError:
+                if _client_left(request):
+                    raise ConnectionResetError("the client went away") from None
+                continue
+            if item is _DONE:
+                break
+            if response is None:
+                response = web.StreamResponse(headers=headers)
+                await response.prepare(request)
+            await response.write(item)
+        await asyncio.wait([future])
+        exc = future.exception()
+        if response is None:
+            if exc is not None:
+                raise exc
+            response = web.StreamResponse(headers=headers)
+            await response.prepare(request)
+        elif exc is not None and trailer is not None:
+            await response.write(trailer(exc))
+    except ConnectionError:
+        if response is None:
+            raise
+    finally:
+        left.set()
+        while not queue.empty():  # unblock a job waiting to hand over a chunk
+            queue.get_nowait()
+    return response  # aiohttp ends the body (and shrugs off a client that left)
 
 
 async def json_lines(request: web.Request, job: Callable[[Emit], None]) -> web.StreamResponse:
     """Run ``job(emit)`` in the pool and stream every object it emits as one JSON line.
 
-    An error before the first object is an ordinary HTTP error (the middleware maps it); after
-    that the stream ends with Docker's ``{"errorDetail": …}`` object, as dockerd does.
+    An error before the first object is an ordinary HTTP error; after that the stream ends
+    with Docker's ``{"errorDetail": …}`` object, as dockerd does.
     """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Any] = asyncio.Queue()
 
-    def emit(obj: dict[str, Any]) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, obj)
+    def run(write: Callable[[bytes], None]) -> None:
+        job(lambda obj: write(_line(obj)))
 
-    future = loop.run_in_executor(request.app[EXECUTOR], job, emit)
-    future.add_done_callback(_consume)
-    future.add_done_callback(lambda _: queue.put_nowait(_DONE))
-    response: web.StreamResponse | None = None
-    try:
-        while (item := await queue.get()) is not _DONE:
-            if response is None:
-                response = await _start_json(request)
-            await response.write(_line(item))
-        exc = future.exception()
-        if response is None:
-            if exc is not None:
-                raise exc
-            response = await _start_json(request)
-        elif exc is not None:
-            await response.write(_line(stream_error(exc)))
-    except ConnectionError:
-        if response is None:
-            raise
-    return response  # aiohttp ends the body (and shrugs off a client that left)
+    return await stream_chunks(request, run, {"Content-Type": "application/json"},
+                               lambda exc: _line(stream_error(exc)))
 
 
 async def _wait_fd(loop: asyncio.AbstractEventLoop, fd: int, writable: bool) -> None:

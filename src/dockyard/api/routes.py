@@ -24,7 +24,9 @@ ROUTE_MODULES: tuple[str, ...] = (
     "image_transfer",
     "registry",
     "events",
+    "volumes",
     "containers",
+    "attach",
 )
 
 VERSION_PREFIX = r"/v{api_version:[0-9]+\.[0-9]+}"

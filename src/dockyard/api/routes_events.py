@@ -2,9 +2,10 @@
 
 Events live in the shared SQLite database, written by every process (the daemon, each
 ``dockyard`` CLI run), so the stream polls the log every ``POLL_S`` (off the event loop) rather
-than waiting on an in-process signal. ``since`` replays stored events first; ``until`` ends
-the stream once that time has passed; without ``until`` it runs until the client or the
-daemon goes away.
+than waiting on an in-process signal. ``since`` or ``until`` replays the stored events first
+(from ``since``, or all the log keeps); ``until`` ends the stream once that time has passed;
+without it the stream runs until the client or the daemon goes away. Without either, only new
+events are sent.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     until = _params.timestamp_nano(q.get("until"))
     flt = EventFilter(_params.filters(q.get("filters")))
     log = engine(request).events
-    last_id = 0 if since is not None else await call(request, log.last_id)
+    replay = since is not None or until is not None  # as dockerd: either replays the log
+    last_id = 0 if replay else await call(request, log.last_id)
     stopping = request.app[STOPPING]
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)

@@ -23,16 +23,20 @@ __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 
-_NO_CACHE = {
+_PING_HEADERS = {
     "Cache-Control": "no-cache, no-store, must-revalidate",
     "Pragma": "no-cache",
     "Content-Type": "text/plain; charset=utf-8",
+    # "1": the classic builder (POST /build); the docker CLI then never tries BuildKit's
+    # gRPC session, which Dockyard does not speak.
+    "Builder-Version": "1",
+    "Swarm": "inactive",
 }
 
 
 @routes.get("/_ping")  # aiohttp answers HEAD too, with the same headers and no body
 async def ping(request: web.Request) -> web.Response:
-    return web.Response(body=b"OK", headers=_NO_CACHE)
+    return web.Response(body=b"OK", headers=_PING_HEADERS)
 
 
 def _arch() -> str:
@@ -86,12 +90,14 @@ def system_info(eng: Engine, listeners: int = 0) -> dict[str, Any]:
     """The ``/info`` document. Runs in the pool (it reads the database and /proc)."""
     os_name, os_version = _os_release()
     cgroup2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    states = [row.get("State") for row in eng.containers.list(all=True)]
+    running, paused = states.count("running"), states.count("paused")
     return {
         "ID": "",
-        "Containers": 0,
-        "ContainersRunning": 0,
-        "ContainersPaused": 0,
-        "ContainersStopped": 0,
+        "Containers": len(states),
+        "ContainersRunning": running,
+        "ContainersPaused": paused,
+        "ContainersStopped": len(states) - running - paused,
         "Images": len(eng.image_records.all()),
         "Driver": "overlay2",
         "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"],
@@ -165,10 +171,15 @@ def disk_usage_doc(eng: Engine) -> dict[str, Any]:
     return {
         "LayersSize": rows["Images"].size,
         "Images": image_summaries(eng, all_images=True, filters={}, api_version=versions.MAX_API_VERSION),
-        "Containers": [],
-        "Volumes": [],
+        "Containers": eng.containers.list(all=True),
+        "Volumes": [_volume_usage(eng, v.name, v.to_json()) for v in eng.volumes.list_volumes()],
         "BuildCache": [],
     }
+
+
+def _volume_usage(eng: Engine, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+    doc["UsageData"] = {"Size": eng.volumes.size(name), "RefCount": len(eng.volumes.in_use_by(name))}
+    return doc
 
 
 @routes.get("/system/df")

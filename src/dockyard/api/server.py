@@ -103,7 +103,7 @@ def _claim_pidfile(path: Path) -> None:
 
 def _warm_up(engine: Engine) -> None:
     """Open the database and run migrations once, before requests race to do it."""
-    _ = engine.images, engine.events
+    _ = engine.images, engine.events, engine.snapshotter
 
 
 async def _serve(settings: Settings, listens: list[Listen], pidfile: Path,
@@ -115,13 +115,13 @@ async def _serve(settings: Settings, listens: list[Listen], pidfile: Path,
     for listen in listens:
         if listen.path is not None:
             _claim_socket(listen.path)
-    _claim_pidfile(pidfile)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
-    await runner.setup()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    _claim_pidfile(pidfile)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     try:
+        await runner.setup()
         for listen in listens:
             site: web.BaseSite
             if listen.path is not None:

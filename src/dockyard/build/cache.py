@@ -41,6 +41,13 @@ _MIGRATIONS = [
     );
     CREATE INDEX build_cache_chain ON build_cache (chain_id)
     """,
+    """
+    CREATE TABLE build_results (
+        key TEXT PRIMARY KEY,
+        config_digest TEXT NOT NULL,
+        manifest_digest TEXT NOT NULL
+    )
+    """,
 ]
 
 
@@ -100,6 +107,26 @@ class BuildCache:
                  entry.media_type, now, now),
             )  # fmt: skip
 
+    def result(self, key: str) -> tuple[str, str] | None:
+        """``(config digest, manifest digest)`` a build whose final state had ``key`` wrote."""
+        row = (
+            self._db.read()
+            .execute(
+                "SELECT config_digest, manifest_digest FROM build_results WHERE key = ?", (key,)
+            )
+            .fetchone()
+        )
+        return None if row is None else (row[0], row[1])
+
+    def put_result(self, key: str, config_digest: str, manifest_digest: str) -> None:
+        """Remember the image documents of a finished build (a rebuild gives the same id)."""
+        with self._db.tx() as tx:
+            tx.execute(
+                "INSERT INTO build_results VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "config_digest = excluded.config_digest, manifest_digest = excluded.manifest_digest",
+                (key, config_digest, manifest_digest),
+            )
+
     def pin(self, chain_id: str) -> None:
         """Give committed snapshot ``chain_id`` a pin child (once)."""
         try:
@@ -115,6 +142,15 @@ class BuildCache:
         ).fetchall()  # fmt: skip
         return [(r[0], CacheEntry(r[1], r[2], r[3], int(r[4]), r[5])) for r in rows]
 
+    def blob_digests(self) -> set[str]:
+        """The layer blobs cached steps point at (for the image GC's ``extra_blobs_in_use``)."""
+        rows = self._db.read().execute("SELECT blob_digest FROM build_cache").fetchall()
+        found = {r[0] for r in rows}
+        results = self._db.read().execute("SELECT config_digest, manifest_digest FROM build_results")
+        for config_digest, manifest_digest in results.fetchall():
+            found.update((config_digest, manifest_digest))
+        return found
+
     def prune(self, in_use: Callable[[], set[str]]) -> tuple[int, int]:
         """Forget the whole cache: ``(entries removed, bytes freed)``.
 
@@ -124,6 +160,7 @@ class BuildCache:
         rows = self.entries()
         with self._db.tx() as tx:
             tx.execute("DELETE FROM build_cache")
+            tx.execute("DELETE FROM build_results")
         chains = list(dict.fromkeys(entry.chain_id for _, entry in rows))
         for chain_id in chains:
             try:

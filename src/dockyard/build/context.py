@@ -52,6 +52,13 @@ class BuildContext:
             return False
         return self._matcher.matches_or_parent_matches(rel)
 
+    def skips(self, rel: str) -> bool:
+        """Whether a copy of a directory leaves ``rel`` out (a directory that an exception
+        may re-include below is kept)."""
+        if not self.excluded(rel):
+            return False
+        return not (self._has_exceptions and self.root is not None and (self.root / rel).is_dir())
+
     def path(self, rel: str) -> Path:
         """The host path of context path ``rel``; raises NotFound for an empty context."""
         if self.root is None:

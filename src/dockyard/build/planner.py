@@ -30,8 +30,8 @@ __all__ = [
     "PROXY_ARGS",
     "StagePlan",
     "meta_scope",
-    "platform_args",
     "plan_stages",
+    "platform_args",
     "step_key",
 ]
 

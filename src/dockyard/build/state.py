@@ -129,10 +129,13 @@ class StageState:
         return [f"{k}={v}" for k, v in self.args.items() if env_list_get(env, k) is None]
 
     def add_history(self, created_by: str, created: str, empty_layer: bool) -> None:
-        self.image["history"].append(
-            docs.history_entry(created, created_by=created_by, empty_layer=empty_layer,
-                               comment="buildkit.dockerfile.v0")  # fmt: skip
+        entry = docs.history_entry(
+            created,
+            created_by=created_by,
+            empty_layer=empty_layer,
+            comment="buildkit.dockerfile.v0",
         )
+        self.image["history"].append(entry)
 
     def add_layer(self, layer: Layer) -> None:
         self.layers.append(layer)

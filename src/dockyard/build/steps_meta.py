@@ -29,7 +29,9 @@ METADATA_INSTRUCTIONS = frozenset(
 
 def go_quoted_list(items: list[str]) -> str:
     """Go's ``%q`` of a string slice: ``["a" "b"]``."""
-    return "[" + " ".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "]"
+    return (
+        "[" + " ".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "]"
+    )
 
 
 def shell_args(state: StageState, inst: Instruction) -> list[str]:
@@ -80,8 +82,7 @@ def apply_metadata(state: StageState, inst: Instruction, escape: str) -> str:
         shown = []
         for key, raw in inst.pairs:
             k, v = word(key), word(raw or "")
-            env = env_list_set(env, k, v)
-            scope[k] = v
+            env = env_list_set(env, k, v)  # later pairs still see the earlier values (Docker)
             shown.append(f"{k}={v}")
         cfg["Env"] = env
         return "ENV " + " ".join(shown)
@@ -118,8 +119,11 @@ def apply_metadata(state: StageState, inst: Instruction, escape: str) -> str:
         return "ENTRYPOINT " + go_quoted_list(cfg["Entrypoint"])
     if name == "volume":
         volumes = dict(cfg.get("Volumes") or {})
-        paths = [word(a) for a in inst.args] if inst.json_form else \
-            [v for a in inst.args for v in split_words(a, scope, escape)]
+        paths = (
+            [word(a) for a in inst.args]
+            if inst.json_form
+            else [v for a in inst.args for v in split_words(a, scope, escape)]
+        )
         for path in paths:
             volumes[path] = {}
         cfg["Volumes"] = volumes
@@ -141,9 +145,11 @@ def apply_metadata(state: StageState, inst: Instruction, escape: str) -> str:
             if value:
                 hc[key] = value
         cfg["Healthcheck"] = hc
-        return (f"HEALTHCHECK &{{{go_quoted_list(list(health.test))} \"{_duration(health.interval)}\" "
-                f"\"{_duration(health.timeout)}\" \"{_duration(health.start_period)}\" "
-                f"\"{_duration(health.start_interval)}\" '\\x{health.retries:02x}'}}")
+        return (
+            f'HEALTHCHECK &{{{go_quoted_list(list(health.test))} "{_duration(health.interval)}" '
+            f'"{_duration(health.timeout)}" "{_duration(health.start_period)}" '
+            f"\"{_duration(health.start_interval)}\" '\\x{health.retries:02x}'}}"
+        )
     if name == "shell":
         cfg["Shell"] = list(inst.args)
         return "SHELL [" + " ".join(inst.args) + "]"

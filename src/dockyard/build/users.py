@@ -46,14 +46,18 @@ def resolve_user(rootfs: Path, spec: str) -> tuple[int, int, tuple[int, ...]]:
                 username, uid, gid = user, int(row[2]), int(row[3])
                 break
         else:
-            raise errors.InvalidArgument(f"unable to find user {user}: no matching entries in passwd file")
+            raise errors.InvalidArgument(
+                f"unable to find user {user}: no matching entries in passwd file"
+            )
     if group:
         if group.isdigit():
             return uid, int(group), ()
         for row in groups:
             if len(row) > 2 and row[0] == group:
                 return uid, int(row[2]), ()
-        raise errors.InvalidArgument(f"unable to find group {group}: no matching entries in group file")
+        raise errors.InvalidArgument(
+            f"unable to find group {group}: no matching entries in group file"
+        )
     extra = tuple(int(row[2]) for row in groups
                   if len(row) > 3 and username and username in row[3].split(",") and row[2].isdigit()
                   and int(row[2]) != gid)  # fmt: skip

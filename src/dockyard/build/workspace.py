@@ -30,7 +30,7 @@ from dockyard.build.state import Layer
 from dockyard.image.compression import Compression, compressed_writer
 from dockyard.image.diff import write_layer_from_upper
 from dockyard.image.unpack import locked
-from dockyard.mount import mount_all, unmount_all
+from dockyard.mount import active_mounts, mount_all, unmount_all
 from dockyard.oci import image as docs
 from dockyard.oci import mediatypes as mt
 from dockyard.oci.digest import sha256_bytes
@@ -56,10 +56,14 @@ class _Sink:
 
 def write_blob(storage: Storage, tree: Path) -> tuple[str, dict[str, Any]]:
     """Tar ``tree`` (an overlay upper dir) into a gzip blob: ``(diff id, descriptor)``."""
-    with storage.content.writer() as blob:
+    blob = storage.content.writer()
+    try:
         with compressed_writer(_Sink(blob), Compression.GZIP, level=1) as gz:  # type: ignore[arg-type]
             diff_id = write_layer_from_upper(tree, gz)
         digest = blob.commit()
+    except BaseException:
+        blob.abort()
+        raise
     size = storage.content.info(digest).size
     return diff_id, docs.descriptor(mt.OCI_LAYER_GZIP, digest, size)
 
@@ -115,7 +119,7 @@ def layer_step(
         if not committed:
             with contextlib.suppress(errors.DockyardError):
                 snap.remove(key)
-        shutil.rmtree(bundle, ignore_errors=True)
+        _remove_dir(bundle)
 
 
 @contextlib.contextmanager
@@ -139,4 +143,10 @@ def read_only_view(storage: Storage, chain_id: str | None) -> Iterator[Path]:
             with contextlib.suppress(errors.DockyardError):
                 storage.snapshotter.remove(key)
     finally:
-        shutil.rmtree(where, ignore_errors=True)
+        _remove_dir(where)
+
+
+def _remove_dir(path: Path) -> None:
+    """Remove a scratch directory, never while something is still mounted below it."""
+    if path.exists() and not active_mounts(path):
+        shutil.rmtree(path, ignore_errors=True)

@@ -16,7 +16,9 @@ from dockyard.cli._format import Template
 
 # Kinds `inspect` tries in order when --type is not given: (kind, lookup).
 LOOKUPS: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
+    ("container", lambda name: engine().containers.inspect(name)),
     ("image", lambda name: engine().images.inspect(name)),
+    ("volume", lambda name: engine().volumes.inspect(name)),
 ]
 
 

@@ -35,6 +35,20 @@ COMMANDS: dict[str, str] = {
     "login": "registry:login_cmd",
     "logout": "registry:logout_cmd",
     "daemon": "daemon:daemon_cmd",
+    "build": "build:build_cmd",
+    "builder": "build:builder_group",
+    "volume": "volumes:volume_group",
+    "run": "run:run_cmd",
+    "create": "run:create_cmd",
+    "start": "containers:start_cmd",
+    "stop": "containers:stop_cmd",
+    "kill": "containers:kill_cmd",
+    "restart": "containers:restart_cmd",
+    "rm": "containers:rm_cmd",
+    "ps": "containers:ps_cmd",
+    "logs": "containers:logs_cmd",
+    "wait": "containers:wait_cmd",
+    "container": "containers:container_group",
 }
 
 

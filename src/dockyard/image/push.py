@@ -172,6 +172,7 @@ class _Push:
 
 def _reopen(file: BinaryIO) -> BinaryIO:
     """A second handle on *file* (rewound), which the uploader may close."""
+    file.flush()
     copy = os.fdopen(os.dup(file.fileno()), "rb")
     copy.seek(0)
     return copy

@@ -108,32 +108,40 @@ class ContainerRecords:
 
     def get(self, container_id: str) -> ContainerRecord:
         """The record of full id *container_id*. Raises NotFound."""
-        row = self._db.read().execute(
-            "SELECT * FROM containers WHERE id = ?", (container_id,)
-        ).fetchone()
+        row = (
+            self._db.read()
+            .execute("SELECT * FROM containers WHERE id = ?", (container_id,))
+            .fetchone()
+        )
         if row is None:
             raise errors.NotFound(f"No such container: {container_id}")
         return _record(row)
 
     def by_name(self, name: str) -> ContainerRecord | None:
         """The record named *name* (without the slash), or None."""
-        row = self._db.read().execute(
-            "SELECT * FROM containers WHERE name = ?", (name.lstrip("/"),)
-        ).fetchone()
+        row = (
+            self._db.read()
+            .execute("SELECT * FROM containers WHERE name = ?", (name.lstrip("/"),))
+            .fetchone()
+        )
         return None if row is None else _record(row)
 
     def ids_with_prefix(self, prefix: str) -> list[str]:
         """Full ids starting with *prefix* (lowercase hex)."""
-        rows = self._db.read().execute(
-            "SELECT id FROM containers WHERE id >= ? AND id < ?", (prefix, prefix + "g")
-        ).fetchall()
+        rows = (
+            self._db.read()
+            .execute("SELECT id FROM containers WHERE id >= ? AND id < ?", (prefix, prefix + "g"))
+            .fetchall()
+        )
         return [str(r[0]) for r in rows]
 
     def all(self) -> list[ContainerRecord]:
         """Every record, newest first."""
-        rows = self._db.read().execute(
-            "SELECT * FROM containers ORDER BY created DESC, rowid DESC"
-        ).fetchall()
+        rows = (
+            self._db.read()
+            .execute("SELECT * FROM containers ORDER BY created DESC, rowid DESC")
+            .fetchall()
+        )
         return [_record(r) for r in rows]
 
     def names(self) -> set[str]:
@@ -142,9 +150,11 @@ class ContainerRecords:
 
     def using_image(self, image_id: str) -> list[str]:
         """Ids of the containers created from *image_id*."""
-        rows = self._db.read().execute(
-            "SELECT id FROM containers WHERE image_id = ?", (image_id,)
-        ).fetchall()
+        rows = (
+            self._db.read()
+            .execute("SELECT id FROM containers WHERE image_id = ?", (image_id,))
+            .fetchall()
+        )
         return [str(r[0]) for r in rows]
 
     def rename(self, container_id: str, name: str) -> None:

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from dockyard.metadata.db import Database
     from dockyard.metadata.events import EventLog
     from dockyard.metadata.images import ImageRecords
+    from dockyard.service.containers.service import ContainerService
     from dockyard.service.images import ImageService
+    from dockyard.service.volumes import VolumeService
     from dockyard.snapshot.protocol import Snapshotter
 
 __all__ = ["Engine"]
@@ -64,7 +66,22 @@ class Engine:
     def images(self) -> ImageService:
         from dockyard.service.images import ImageService
 
-        return ImageService(self)
+        service = ImageService(self)
+        # rmi refuses images that containers use (the container service answers lazily)
+        service.users = lambda image_id: self.containers.users(image_id)
+        return service
+
+    @cached_property
+    def containers(self) -> ContainerService:
+        from dockyard.service.containers.service import ContainerService
+
+        return ContainerService(self)
+
+    @cached_property
+    def volumes(self) -> VolumeService:
+        from dockyard.service.volumes import VolumeService
+
+        return VolumeService(self)
 
     @property
     def lock_dir(self):  # type: ignore[no-untyped-def]

@@ -160,15 +160,27 @@ def push(
 
 
 def _complete(engine: Engine, index_digest: str) -> bool:
-    """Does the local store hold every manifest *index_digest* lists?"""
-    from dockyard.registry.manifest import index_entries, parse_document
+    """Does the local store hold every manifest *index_digest* lists, and their blobs?"""
+    from dockyard.registry.manifest import descriptors, index_entries, parse_document
 
-    data = engine.content.read_bytes(index_digest)
+    content = engine.content
     try:
-        index = parse_document(data, None, index_digest, f"index {index_digest}")
-        return all(engine.content.has(e.digest) for e in index_entries(index))
-    except errors.InvalidArgument:
+        index = parse_document(
+            content.read_bytes(index_digest), None, index_digest, f"index {index_digest}"
+        )
+        for entry in index_entries(index):
+            if not content.has(entry.digest):
+                return False
+            child = parse_document(
+                content.read_bytes(entry.digest), entry.media_type or None, entry.digest,
+                f"manifest {entry.digest}",
+            )
+            config, layers = descriptors(child)
+            if not all(content.has(d.digest) for d in [config, *layers]):
+                return False
+    except (errors.InvalidArgument, errors.NotFound):
         return False
+    return True
 
 
 def _origin(

@@ -39,9 +39,10 @@ def disk_usage(engine: Engine) -> list[UsageRow]:
     size = sum(layer_sizes.get(c, 0) for c in chains) + blob_bytes
     active_ids = {r.id for r in records if engine.images.users(r.id)}
     reclaimable = 0 if active_ids else size
+    volumes = engine.volumes.usage()
     return [
         UsageRow("Images", len(records), len(active_ids), size, reclaimable),
         UsageRow("Containers", 0, 0, 0, 0),
-        UsageRow("Local Volumes", 0, 0, 0, 0),
+        UsageRow("Local Volumes", volumes.count, volumes.active, volumes.size, volumes.reclaimable),
         UsageRow("Build Cache", 0, 0, 0, 0),
     ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from dockyard import errors
@@ -76,6 +76,23 @@ class MountSpec:
 
     def __hash__(self) -> int:  # dict fields: hash on what identifies the mount
         return hash((self.type, self.source, self.target, self.readonly))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form, for a container record (read back with :meth:`from_dict`)."""
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+                for f in fields(self)}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MountSpec:
+        """The spec :meth:`to_dict` gave; unknown keys are ignored. Raises InvalidArgument
+        when ``type`` or ``target`` is missing."""
+        if "type" not in data or "target" not in data:
+            raise errors.InvalidArgument(f"mount record without type or target: {data}")
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {
+            k: (tuple(v) if k == "options" else v) for k, v in data.items() if k in known
+        }
+        return cls(**values)
 
 
 @dataclass

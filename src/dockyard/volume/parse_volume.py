@@ -59,6 +59,8 @@ def parse_volume(raw: str, cwd: str | None = None) -> MountSpec:
     kind = BIND if source.startswith("/") else VOLUME
     readonly = not modes.read_write(mode)
     problem = modes.validate_target(target)
+    if problem is None and kind == BIND and modes.copy_mode(mode) is not None:
+        problem = "field VolumeOptions must not be specified"
     if problem is None and kind == VOLUME and modes.propagation_of(mode):
         problem = "field BindOptions must not be specified"
     if problem is None and kind == VOLUME and not source and readonly:
@@ -88,6 +90,6 @@ def parse_volume(raw: str, cwd: str | None = None) -> MountSpec:
         target=modes.clean_path(target),
         readonly=readonly,
         options=modes.labels_of(mode),
-        mode=mode,
+        mode=mode or ("z" if source else ""),  # Docker shows "z" for a named local volume
         nocopy=modes.copy_mode(mode) is False,
     )

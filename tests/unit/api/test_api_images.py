@@ -139,6 +139,8 @@ def test_events_show_what_another_process_did(api: Api, loaded: helpers.TestImag
     events = reply.lines()
     assert [e["Actor"]["Attributes"]["name"] for e in events] == ["from-the-cli:1"]
     assert events[0]["Type"] == "image" and events[0]["id"] == loaded.id
+    replayed = api.get("/events", params={"until": until}).lines()  # until alone replays too
+    assert [e["Action"] for e in replayed] == ["load", "tag", "tag"]
     untagged = api.get("/events", params={"since": "0", "until": until,
                                           "filters": json.dumps({"type": ["container"]})})
     assert untagged.lines() == []
@@ -147,3 +149,17 @@ def test_events_show_what_another_process_did(api: Api, loaded: helpers.TestImag
 def test_search_is_empty_and_auth_needs_credentials(api: Api) -> None:
     assert api.get("/images/search", params={"term": "busybox"}).json() == []
     assert api.post("/auth", json={"serveraddress": "127.0.0.1:1"}).status == 400
+
+
+def test_an_abandoned_event_stream_stops(api: Api) -> None:
+    """A client that closes its ``/events`` stream is no longer a listener (nothing keeps polling)."""
+    import asyncio
+
+    async def open_and_close() -> None:
+        resp = await api._client.get("/events")
+        assert resp.status == 200
+        resp.close()
+        await asyncio.sleep(3 * 0.15)
+
+    api._runner.run(open_and_close())
+    assert api.get("/info").json()["NEventsListener"] == 0

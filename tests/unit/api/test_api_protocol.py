@@ -20,6 +20,7 @@ def test_ping_headers(api: Api, method: str) -> None:
     assert reply.headers["Docker-Experimental"] == "false"
     assert reply.headers["Cache-Control"] == "no-cache, no-store, must-revalidate"
     assert reply.headers["Pragma"] == "no-cache"
+    assert reply.headers["Builder-Version"] == "1"  # docker build uses POST /build, not BuildKit
     assert reply.body == (b"OK" if method == "GET" else b"")
 
 

@@ -84,14 +84,14 @@ def _have(images: FakeImages, name: str, arch: str = "amd64") -> str:
 
 def test_missing_uses_the_local_image_without_pulling(images: FakeImages) -> None:
     local = _have(images, "busybox")
-    puller, said = FakePuller(images), []
+    puller, said = FakePuller(images), list[str]()
     record = ensure_image(_engine(images), "busybox", on_missing=said.append, puller=puller)
     assert record.id == local
     assert puller.calls == [] and said == []
 
 
 def test_missing_announces_then_pulls_an_absent_image(images: FakeImages) -> None:
-    puller, said, events = FakePuller(images), [], []
+    puller, said, events = FakePuller(images), list[str](), list[Progress]()
     record = ensure_image(_engine(images), "busybox", on_progress=events.append,
                           on_missing=said.append, puller=puller)
     assert said == ["Unable to find image 'busybox:latest' locally"]
@@ -101,7 +101,7 @@ def test_missing_announces_then_pulls_an_absent_image(images: FakeImages) -> Non
 
 
 def test_never_refuses_an_absent_image_without_pulling(images: FakeImages) -> None:
-    puller, said = FakePuller(images), []
+    puller, said = FakePuller(images), list[str]()
     with pytest.raises(errors.NotFound, match=r"^No such image: busybox:latest$"):
         ensure_image(_engine(images), "busybox", "never", on_missing=said.append, puller=puller)
     assert puller.calls == [] and said == []
@@ -114,7 +114,7 @@ def test_never_uses_a_local_image(images: FakeImages) -> None:
 
 def test_always_pulls_even_when_present_and_returns_the_new_image(images: FakeImages) -> None:
     old = _have(images, "busybox")
-    puller, said = FakePuller(images), []
+    puller, said = FakePuller(images), list[str]()
     record = ensure_image(_engine(images), "busybox", "always", on_missing=said.append, puller=puller)
     assert puller.calls == [("busybox", None)]
     assert said == []  # the line is for missing images only

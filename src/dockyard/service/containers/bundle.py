@@ -122,10 +122,10 @@ def resolve_user(user: str, passwd: str, group: str) -> tuple[int, int, tuple[in
     if username and not grp:
         for line in group.splitlines():
             fields = line.split(":")
-            if len(fields) >= 4 and username in fields[3].split(",") and fields[2].isdigit():
-                if int(fields[2]) != gid and int(fields[2]) not in extra:
-                    extra.append(int(fields[2]))
-    return uid, gid, tuple(extra)
+            member = len(fields) >= 4 and username in fields[3].split(",")
+            if member and fields[2].isdigit() and int(fields[2]) not in (gid, *extra):
+                extra.append(int(fields[2]))
+    return uid, gid, tuple(extra) or (gid,)  # runc's default: the primary group
 
 
 def hosts_file(hostname: str) -> str:
@@ -195,7 +195,9 @@ def _seccomp(security_opt: list[str]) -> str | dict[str, Any] | None:
                 with open(value, encoding="utf-8") as f:  # read at create by the caller's path
                     profile: dict[str, Any] = json.load(f)
             except (OSError, ValueError) as exc:
-                raise errors.InvalidArgument(f"opening seccomp profile ({value}) failed: {exc}") from exc
+                raise errors.InvalidArgument(
+                    f"opening seccomp profile ({value}) failed: {exc}"
+                ) from exc
             return profile
     return None
 

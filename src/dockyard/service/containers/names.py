@@ -21,7 +21,12 @@ __all__ = ["generate_name", "new_id", "resolve", "validate_name"]
 _NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _HEX = re.compile(r"^[a-f0-9]{1,64}$")
 
-_ADJECTIVES = (
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_ADJECTIVES = _words(
     "admiring adoring affectionate agitated amazing angry awesome beautiful blissful bold "
     "boring brave busy charming clever compassionate competent condescending confident cool "
     "cranky crazy dazzling determined distracted dreamy eager ecstatic elastic elated elegant "
@@ -33,8 +38,8 @@ _ADJECTIVES = (
     "romantic sad serene sharp silly sleepy stoic strange stupefied suspicious sweet tender "
     "thirsty trusting unruffled upbeat vibrant vigilant vigorous wizardly wonderful xenodochial "
     "youthful zealous zen"
-).split()
-_SURNAMES = (
+)
+_SURNAMES = _words(
     "agnesi albattani allen almeida antonelli archimedes ardinghelli aryabhata austin babbage "
     "banach banzai bardeen bartik bassi beaver bell benz bhabha bhaskara black blackburn "
     "blackwell bohr booth borg bose bouman boyd brahmagupta brattain brown buck burnell cannon "
@@ -56,7 +61,7 @@ _SURNAMES = (
     "stonebraker sutherland swanson swartz swirles taussig tesla tharp thompson torvalds tu "
     "turing varahamihira vaughan villani visvesvaraya volhard wescoff wilbur wiles williams "
     "williamson wilson wing wozniak wright wu yalow yonath zhukovsky"
-).split()
+)
 
 
 def new_id() -> str:
@@ -68,7 +73,7 @@ def validate_name(name: str) -> str:
     """*name* without its optional leading slash. Raises InvalidArgument (Docker's message)."""
     if not _NAME.match(name):
         raise errors.InvalidArgument(
-            f'Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed'
+            f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
         )
     return name.lstrip("/")
 
@@ -106,7 +111,5 @@ def resolve(records: ContainerRecords, ref: str) -> ContainerRecord:
         if len(ids) == 1:
             return records.get(ids[0])
         if len(ids) > 1:
-            raise errors.InvalidArgument(
-                f"multiple IDs found with provided prefix: {ref}"
-            )
+            raise errors.InvalidArgument(f"multiple IDs found with provided prefix: {ref}")
     raise errors.NotFound(f"No such container: {ref}")

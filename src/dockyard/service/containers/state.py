@@ -21,6 +21,7 @@ __all__ = ["ZERO_TIME", "LiveState", "read_live_state"]
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 STARTING = "starting"  # a marker file: start() began and did not finish
+START_FAILED = "start-failed"  # the runtime's create failed: "code\nmessage" once explained
 
 
 @dataclass
@@ -76,6 +77,19 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
+def _start_failed(state_dir: str, live: LiveState) -> None:
+    try:
+        with open(os.path.join(state_dir, START_FAILED), encoding="utf-8") as f:
+            code, _, message = f.read().partition("\n")
+    except OSError:
+        return
+    live.status = "created"
+    live.started_at = ZERO_TIME
+    if code.isdigit():
+        live.exit_code = int(code)
+        live.error = message
+
+
 def read_live_state(state_dir: str) -> LiveState:
     """The live state of the container whose shim works in *state_dir* (never raises)."""
     live = LiveState()
@@ -96,8 +110,6 @@ def read_live_state(state_dir: str) -> LiveState:
         live.ever_started = True
     live.health = health
     if state is None:
-        if last is None and os.path.exists(os.path.join(state_dir, STARTING)):
-            live.status = "created"
         return live
     live.ever_started = True
     live.shim_pid = int(state.get("shim_pid") or 0)
@@ -107,6 +119,7 @@ def read_live_state(state_dir: str) -> LiveState:
     status = state.get("status")
     if status == "exited":
         live.status = "exited"
+        _start_failed(state_dir, live)
         return live
     if not client.shim_alive(state_dir):
         live.status = "exited" if last is not None else "dead"

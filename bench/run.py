@@ -1,0 +1,124 @@
+"""Time container start-up: ``run --rm busybox true`` and ``run -d`` + ``rm -f``, Dockyard
+vs docker and podman; and the per-container monitor's memory (PSS) vs containerd-shim's.
+
+    .venv/bin/python bench/run.py [--repeat 10] [--runtime builtin]
+
+The same busybox image (``docker save busybox`` when docker has it, else the host's static
+busybox) is loaded into each engine under the tag ``dockyard-bench/busybox:1``. Dockyard uses a
+private data root in a temporary directory. Prints medians and ratios; engines that are not
+installed or not running are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from _common import DOCKYARD, docker_available, podman_available, report, run, timed
+
+TAG = "dockyard-bench/busybox:1"
+
+
+def _image_tar(tmp: Path, have_docker: bool) -> Path:
+    tar = tmp / "busybox.tar"
+    if have_docker and subprocess.run(["docker", "image", "inspect", "busybox"],
+                                      capture_output=True).returncode == 0:  # fmt: skip
+        run(["docker", "tag", "busybox", TAG])
+        run(["docker", "save", "-o", str(tar), TAG])
+        return tar
+    from _helpers.images import busybox_rootfs, tar_dir
+
+    raw = tmp / "raw.tar"
+    raw.write_bytes(tar_dir(busybox_rootfs(tmp / "rootfs")))
+    return raw
+
+
+def _pss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _children_named(pattern: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--runtime", default="builtin")
+    args = parser.parse_args()
+    have_docker, have_podman = docker_available(), podman_available()
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-run-") as tmpdir:
+        tmp = Path(tmpdir)
+        root = tmp / "root"
+        dy = [DOCKYARD, "--root", str(root)]
+        tar = _image_tar(tmp, have_docker)
+        if tar.name == "raw.tar":
+            run([*dy, "import", str(tar), TAG])
+        else:
+            run([*dy, "load", "-i", str(tar)])
+        engines: dict[str, list[str]] = {"dockyard": [*dy]}
+        run_flags = {"dockyard": ["--runtime", args.runtime]}
+        if have_docker:
+            engines["docker"] = ["docker"]
+        if have_podman:
+            if subprocess.run(["podman", "image", "exists", TAG]).returncode != 0:
+                run(["podman", "load", "-i", str(tar)]) if tar.name != "raw.tar" else run(
+                    ["podman", "import", str(tar), TAG])  # fmt: skip
+            engines["podman"] = ["podman"]
+
+        for name, cmd in list(engines.items()):  # warm caches once; drop engines that fail
+            proc = subprocess.run([*cmd, "run", "--rm", TAG, "true"], capture_output=True)
+            if proc.returncode != 0:
+                print(f"{name} cannot run containers here: {proc.stderr.decode().strip()}")
+                del engines[name]
+        rm_true: dict[str, float] = {}
+        detached: dict[str, float] = {}
+        for name, cmd in engines.items():
+            flags = run_flags.get(name, [])
+            rm_true[name] = timed(lambda c=cmd, f=flags: run([*c, "run", *f, "--rm", TAG, "true"]),
+                                  args.repeat)  # fmt: skip
+
+            def run_d_rm(c: list[str] = cmd, f: list[str] = flags) -> None:
+                cid = run([*c, "run", *f, "-d", TAG, "sleep", "30"]).stdout.decode().strip()
+                run([*c, "rm", "-f", cid])
+
+            detached[name] = timed(run_d_rm, args.repeat)
+        report("run --rm busybox true", rm_true)
+        report("run -d busybox sleep 30 + rm -f", detached)
+
+        print("\nper-container monitor memory (PSS)")
+        cid = run([*dy, "run", *run_flags["dockyard"], "-d", TAG, "sleep", "30"]).stdout.decode().strip()
+        time.sleep(0.5)
+        shims = [p for p in _children_named("dockyard.runtime.shim") if
+                 cid in Path(f"/proc/{p}/cwd").resolve().as_posix()]  # fmt: skip
+        for pid in shims:
+            print(f"  dockyard shim     pid {pid}: PSS {_pss_kib(pid) / 1024:.1f} MiB")
+        run([*dy, "rm", "-f", cid])
+        if have_docker:
+            dcid = run(["docker", "run", "-d", TAG, "sleep", "30"]).stdout.decode().strip()
+            time.sleep(0.5)
+            for pid in _children_named(f"containerd-shim.*{dcid}") or _children_named(
+                "containerd-shim"
+            ):
+                try:
+                    print(f"  containerd-shim   pid {pid}: PSS {_pss_kib(pid) / 1024:.1f} MiB")
+                except OSError:
+                    continue
+            run(["docker", "rm", "-f", dcid])
+        os.sync()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""``POST /containers/{id}/attach``: the container's output (and stdin) over a hijacked
+connection, as ``docker run`` without ``-d`` uses it; plus ``/containers/{id}/resize``.
+
+The client attaches *before* it starts the container. The shim of a container started for an
+attach holds the process until a client connects to its attach socket, so the attach handler
+answers ``101 UPGRADED`` at once and parks a future; ``POST /start`` (``routes_containers``)
+starts the container attached when one is parked, connects to the shim's socket and hands it
+over. The shim already speaks Docker's stream format (multiplexed frames, raw with a TTY), so
+the bytes are copied as they are.
+
+Stdin: after the upgrade, aiohttp hands the connection's raw bytes to the parser we install
+(``protocol.set_parser``, as its websockets do); a client's half-close (stdin ended) must not
+close the connection, since output may follow, so the protocol's ``eof_received`` is answered
+here (True: keep the transport half-open) and ends the container's stdin instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import Any
+
+from aiohttp import web
+
+from dockyard import errors
+from dockyard.api import _params
+from dockyard.api._work import call, engine
+
+__all__ = ["parked", "routes", "setup"]
+
+routes = web.RouteTableDef()
+
+_PARKED = web.AppKey("parked_attaches", dict)  # container id -> Future[socket.socket]
+_CHECK_S = 0.5
+
+
+def setup(app: web.Application) -> None:
+    app[_PARKED] = {}
+
+
+def parked(app: web.Application, container_id: str) -> asyncio.Future[socket.socket] | None:
+    """The attach waiting for *container_id* to start, if a client is parked on it."""
+    future: asyncio.Future[socket.socket] | None = app[_PARKED].get(container_id)
+    return future if future is not None and not future.done() else None
+
+
+class _Stdin:
+    """The hijacked connection's raw bytes → the container's stdin (in order, then EOF)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._task = loop.create_task(self._copy(loop, sock))
+
+    async def _copy(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while (data := await self._queue.get()) is not None:
+                await loop.sock_sendall(sock, data)
+            sock.shutdown(socket.SHUT_WR)
+
+    # the parser interface aiohttp's protocol drives
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        self._queue.put_nowait(data)
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self._queue.put_nowait(None)
+
+    def eof_received(self) -> bool:
+        self.feed_eof()
+        return True  # keep the connection half-open: output may still follow
+
+    def close(self) -> None:
+        self._task.cancel()
+
+
+async def _park(request: web.Request, future: asyncio.Future[socket.socket]) -> socket.socket:
+    while True:
+        done, _ = await asyncio.wait([future], timeout=_CHECK_S)
+        if done:
+            return future.result()
+        if request.transport is None or request.transport.is_closing():
+            future.cancel()
+            raise ConnectionResetError("the client went away before the container started")
+
+
+async def _copy_out(request: web.Request, response: web.StreamResponse, sock: socket.socket,
+                    stdin: bool) -> None:
+    loop = asyncio.get_running_loop()
+    sock.setblocking(False)
+    feeder = None
+    if stdin and request.protocol is not None:
+        feeder = _Stdin(loop, sock)
+        request.protocol.set_parser(feeder)  # type: ignore[arg-type]
+        request.protocol.eof_received = feeder.eof_received  # type: ignore[method-assign,assignment]
+    try:
+        while data := await loop.sock_recv(sock, 1 << 16):
+            await response.write(data)
+    finally:
+        if feeder is not None:
+            feeder.close()
+
+
+@routes.post("/containers/{id}/attach")
+async def attach(request: web.Request) -> web.StreamResponse:
+    from dockyard.runtime.shim import client
+
+    eng = engine(request)
+    q = request.query
+    doc: dict[str, Any] = await call(request, eng.containers.inspect, request.match_info["id"])
+    cid = doc["Id"]
+    tty = bool((doc.get("Config") or {}).get("Tty"))
+    future: asyncio.Future[socket.socket] | None = None
+    sock: socket.socket | None = None
+    if (doc.get("State") or {}).get("Running"):
+        sock = await call(request, client.connect_attach, eng.containers.state_dir(cid))
+    else:
+        if parked(request.app, cid) is not None:
+            raise errors.Conflict(f"container {cid[:12]} has an attach waiting already")
+        future = asyncio.get_running_loop().create_future()
+        request.app[_PARKED][cid] = future
+    upgrade = request.headers.get("Upgrade", "").lower() == "tcp"
+    headers = {"Content-Type": f"application/vnd.docker.{'raw' if tty else 'multiplexed'}-stream"}
+    if upgrade:
+        headers.update({"Connection": "Upgrade", "Upgrade": "tcp"})
+    response = web.StreamResponse(status=101 if upgrade else 200,
+                                  reason="UPGRADED" if upgrade else None, headers=headers)
+    response.force_close()  # the connection is the container's stream: nothing follows it
+    try:
+        await response.prepare(request)
+        if future is not None:
+            sock = await _park(request, future)
+        assert sock is not None
+        with sock:
+            await _copy_out(request, response, sock, _params.boolean(q.get("stdin")))
+    except (ConnectionError, asyncio.CancelledError, errors.DockyardError):
+        pass  # the client left, or the start failed (its error went to the start call)
+    finally:
+        if future is not None and request.app[_PARKED].get(cid) is future:
+            del request.app[_PARKED][cid]
+    return response
+
+
+@routes.post("/containers/{id}/resize")
+async def resize(request: web.Request) -> web.Response:
+    from dockyard.runtime.shim import client
+
+    eng = engine(request)
+    try:
+        rows, cols = int(request.query.get("h", "0")), int(request.query.get("w", "0"))
+    except ValueError as exc:
+        raise errors.InvalidArgument(f"invalid size: {exc}") from exc
+    record = await call(request, eng.containers.resolve, request.match_info["id"])
+    await call(request, client.resize, eng.containers.state_dir(record.id), rows, cols)
+    return web.Response(status=200)

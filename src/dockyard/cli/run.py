@@ -1,0 +1,367 @@
+"""``run`` and ``create``: Docker's flags → a create request (``Config``/``HostConfig``), then
+start, attach and wait as ``docker run`` does.
+
+Exit codes of ``run`` in the foreground: the container's own; 125 when the engine fails, 126
+when the command cannot be executed, 127 when it is not found (Docker's). Kept light: this is
+the hot path of ``dockyard run``, so nothing here imports rich or the registry client unless
+an image must be pulled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from dockyard import errors
+from dockyard.cli._context import engine
+
+__all__ = ["build_request", "create_cmd", "parse_bytes", "parse_duration", "run_cmd"]
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DUR_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+           "h": 3600 * 10**9}  # fmt: skip
+
+
+def parse_bytes(value: str) -> int:
+    """Docker's ``RAMInBytes``: ``512m``, ``1g``, ``1024``, ``-1``. Raises InvalidArgument."""
+    text = value.strip().lower()
+    if text == "-1":
+        return -1
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?", text)
+    if not m:
+        raise errors.InvalidArgument(f"invalid size: '{value}'")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def parse_duration(value: str) -> int:
+    """A Go duration (``30s``, ``1m30s``, ``500ms``) in nanoseconds. Raises InvalidArgument."""
+    text = value.strip()
+    if text == "0":
+        return 0
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise errors.InvalidArgument(f'time: invalid duration "{value}"')
+    return int(sum(float(n) * _DUR_NS[u] for n, u in parts))
+
+
+def _read_kv_file(path: str, what: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as exc:
+        raise errors.InvalidArgument(f"open {path}: {exc.strerror}") from exc
+    out = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if what == "env" and "=" not in line:
+            value = os.environ.get(line)
+            if value is None:
+                continue
+            line = f"{line}={value}"
+        out.append(line)
+    return out
+
+
+def _env(entries: list[str]) -> list[str]:
+    out = []
+    for e in entries:
+        if "=" not in e:
+            if e in os.environ:
+                out.append(f"{e}={os.environ[e]}")
+            continue
+        out.append(e)
+    return out
+
+
+def _labels(entries: list[str]) -> dict[str, str]:
+    out = {}
+    for e in entries:
+        key, _, value = e.partition("=")
+        out[key] = value
+    return out
+
+
+def _restart(value: str) -> dict[str, Any]:
+    name, _, count = value.partition(":")
+    if count and not count.isdigit():
+        raise errors.InvalidArgument(f"invalid restart policy '{value}'")
+    return {"Name": name or "no", "MaximumRetryCount": int(count or 0)}
+
+
+def _ulimit(value: str) -> dict[str, Any]:
+    name, eq, limits = value.partition("=")
+    soft, _, hard = limits.partition(":")
+    try:
+        soft_i = int(soft)
+        hard_i = int(hard or soft)
+    except ValueError:
+        raise errors.InvalidArgument(f"invalid ulimit argument: {value}") from None
+    if not eq:
+        raise errors.InvalidArgument(f"invalid ulimit argument: {value}")
+    return {"Name": name, "Soft": soft_i, "Hard": hard_i}
+
+
+def build_request(opts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Docker's ``Config`` and ``HostConfig`` for the parsed flags of ``run``/``create``.
+
+    Raises InvalidArgument for malformed values (sizes, durations, ulimits, files).
+    """
+    env: list[str] = []
+    for path in opts["env_file"]:
+        env += _read_kv_file(path, "env")
+    env += _env(list(opts["env"]))
+    labels: dict[str, str] = {}
+    for path in opts["label_file"]:
+        labels.update(_labels(_read_kv_file(path, "label")))
+    labels.update(_labels(list(opts["label"])))
+    interactive, tty = opts["interactive"], opts["tty"]
+    detach = opts.get("detach", False)
+    config: dict[str, Any] = {
+        "Image": opts["image"],
+        "Cmd": list(opts["command"]) or None,
+        "Env": env,
+        "Labels": labels,
+        "Tty": tty,
+        "OpenStdin": interactive,
+        "StdinOnce": interactive and not detach,
+        "AttachStdin": interactive and not detach,
+        "AttachStdout": not detach,
+        "AttachStderr": not detach,
+    }
+    if opts["entrypoint"] is not None:
+        config["Entrypoint"] = [opts["entrypoint"]] if opts["entrypoint"] else []
+    if opts["workdir"]:
+        config["WorkingDir"] = opts["workdir"]
+    if opts["user"]:
+        config["User"] = opts["user"]
+    if opts["hostname"]:
+        config["Hostname"] = opts["hostname"]
+    if opts["stop_signal"]:
+        config["StopSignal"] = opts["stop_signal"]
+    if opts["stop_timeout"] is not None:
+        config["StopTimeout"] = opts["stop_timeout"]
+    health: dict[str, Any] = {}
+    if opts["health_cmd"]:
+        health["Test"] = ["CMD-SHELL", opts["health_cmd"]]
+    for flag, key in (("health_interval", "Interval"), ("health_timeout", "Timeout"),
+                      ("health_start_period", "StartPeriod")):  # fmt: skip
+        if opts[flag]:
+            health[key] = parse_duration(opts[flag])
+    if opts["health_retries"] is not None:
+        health["Retries"] = opts["health_retries"]
+    if opts["no_healthcheck"]:
+        if health:
+            raise errors.InvalidArgument("--no-healthcheck conflicts with --health-* options")
+        health = {"Test": ["NONE"]}
+    if health:
+        config["Healthcheck"] = health
+    log_opts = {}
+    for entry in opts["log_opt"]:
+        key, _, value = entry.partition("=")
+        log_opts[key] = value
+    host: dict[str, Any] = {
+        "AutoRemove": opts["rm"],
+        "RestartPolicy": _restart(opts["restart"] or "no"),
+        "LogConfig": {"Type": "json-file", "Config": log_opts},
+        "CapAdd": list(opts["cap_add"]) or None,
+        "CapDrop": list(opts["cap_drop"]) or None,
+        "Privileged": opts["privileged"],
+        "ReadonlyRootfs": opts["read_only"],
+        "SecurityOpt": list(opts["security_opt"]) or None,
+        "Ulimits": [_ulimit(u) for u in opts["ulimit"]] or None,
+        "Init": True if opts["init"] else None,
+        "Runtime": opts["runtime"] or "builtin",
+        "NetworkMode": "none",
+    }
+    if opts["tmpfs"]:
+        host["Tmpfs"] = {t.partition(":")[0]: t.partition(":")[2] for t in opts["tmpfs"]}
+    for flag, key in (("memory", "Memory"), ("memory_swap", "MemorySwap"),
+                      ("memory_reservation", "MemoryReservation")):  # fmt: skip
+        if opts[flag]:
+            host[key] = parse_bytes(opts[flag])
+    if opts["cpus"]:
+        try:
+            host["NanoCpus"] = int(float(opts["cpus"]) * 1e9)
+        except ValueError:
+            raise errors.InvalidArgument(f"invalid argument {opts['cpus']!r} for --cpus") from None
+    if opts["cpu_shares"]:
+        host["CpuShares"] = opts["cpu_shares"]
+    if opts["cpuset_cpus"]:
+        host["CpusetCpus"] = opts["cpuset_cpus"]
+    if opts["pids_limit"] is not None:
+        host["PidsLimit"] = opts["pids_limit"]
+    return config, host
+
+
+_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option("--name", help="Assign a name to the container"),
+    click.option("-e", "--env", multiple=True, help="Set environment variables"),
+    click.option("--env-file", multiple=True, help="Read in a file of environment variables"),
+    click.option("-w", "--workdir", help="Working directory inside the container"),
+    click.option("-u", "--user", help="Username or UID (format: <name|uid>[:<group|gid>])"),
+    click.option("--entrypoint", help="Overwrite the default ENTRYPOINT of the image"),
+    click.option("-h", "--hostname", help="Container host name"),
+    click.option("-l", "--label", multiple=True, help="Set meta data on a container"),
+    click.option("--label-file", multiple=True, help="Read in a line delimited file of labels"),
+    click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached"),
+    click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY"),
+    click.option("--rm", is_flag=True, help="Automatically remove the container when it exits"),
+    click.option("--init", is_flag=True, help="Run an init inside the container"),
+    click.option("--restart", help="Restart policy to apply when a container exits"),
+    click.option("--stop-signal", help="Signal to stop the container"),
+    click.option("--stop-timeout", type=int, help="Timeout (in seconds) to stop a container"),
+    click.option("--read-only", is_flag=True, help="Mount the container's root filesystem as read only"),
+    click.option("--tmpfs", multiple=True, help="Mount a tmpfs directory"),
+    click.option("-m", "--memory", help="Memory limit"),
+    click.option("--memory-swap", help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
+    click.option("--memory-reservation", help="Memory soft limit"),
+    click.option("--cpus", help="Number of CPUs"),
+    click.option("-c", "--cpu-shares", type=int, help="CPU shares (relative weight)"),
+    click.option("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)"),
+    click.option("--pids-limit", type=int, help="Tune container pids limit (set -1 for unlimited)"),
+    click.option("--cap-add", multiple=True, help="Add Linux capabilities"),
+    click.option("--cap-drop", multiple=True, help="Drop Linux capabilities"),
+    click.option("--privileged", is_flag=True, help="Give extended privileges to this container"),
+    click.option("--security-opt", multiple=True, help="Security Options"),
+    click.option("--ulimit", multiple=True, help="Ulimit options"),
+    click.option("--pull", type=click.Choice(["always", "missing", "never"]), default="missing",
+                 help='Pull image before running ("always"|"missing"|"never")'),
+    click.option("--health-cmd", help="Command to run to check health"),
+    click.option("--health-interval", help="Time between running the check (ms|s|m|h)"),
+    click.option("--health-timeout", help="Maximum time to allow one check to run (ms|s|m|h)"),
+    click.option("--health-retries", type=int, help="Consecutive failures needed to report unhealthy"),
+    click.option("--health-start-period", help="Start period for the container to initialize"),
+    click.option("--no-healthcheck", is_flag=True, help="Disable any container-specified HEALTHCHECK"),
+    click.option("--log-opt", multiple=True, help="Log driver options"),
+    click.option("--log-driver", help="Logging driver for the container (json-file only)"),
+    click.option("--runtime", help="Runtime to use for this container (builtin, runc, crun)"),
+    click.option("--network", "--net", help="Connect a container to a network (none only, for now)"),
+]  # fmt: skip
+
+
+_CTX = {"allow_interspersed_args": False, "help_option_names": ["--help"]}
+
+
+def container_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate *func* with every flag ``run`` and ``create`` share."""
+    for option in reversed(_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _ensure_image(name: str, pull: str) -> None:
+    import importlib
+
+    eng = engine()
+    try:
+        ensure = importlib.import_module("dockyard.service.image_ensure").ensure_image
+    except (ImportError, AttributeError):
+        ensure = None
+    if ensure is not None:
+        ensure(eng, name, pull=pull)
+        return
+    if not eng.images.exists(name):
+        raise errors.NotFound(f"No such image: {name}")
+
+
+def _create(opts: dict[str, Any]) -> str:
+    if opts.get("log_driver") not in (None, "json-file"):
+        raise errors.InvalidArgument(f"logging driver {opts['log_driver']} is not supported")
+    if opts.get("network") not in (None, "none", "default"):
+        raise errors.InvalidArgument(f"network {opts['network']} not found")
+    _ensure_image(opts["image"], opts["pull"])
+    config, host = build_request(opts)
+    return engine().containers.create(config, host, opts["name"]).id
+
+
+@click.command("create", context_settings=_CTX)
+@container_options
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def create_cmd(**opts: Any) -> None:
+    """Create a new container."""
+    opts["detach"] = True
+    click.echo(_create(opts))
+
+
+@click.command("run", context_settings=_CTX)
+@click.option(
+    "-d", "--detach", is_flag=True, help="Run container in background and print container ID"
+)
+@container_options
+@click.argument("image")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def run_cmd(**opts: Any) -> None:
+    """Run a command in a new container."""
+    if opts["detach"] and opts["rm"] and opts["restart"] not in (None, "no"):
+        raise errors.InvalidArgument("Conflicting options: --restart and --rm")
+    cid = _create(opts)
+    svc = engine().containers
+    if opts["detach"]:
+        try:
+            svc.start(cid)
+        except errors.DockyardError:
+            if opts["rm"]:
+                svc.remove(cid, force=True)
+            raise
+        click.echo(cid)
+        return
+    sys.exit(
+        attach_and_wait(cid, tty=opts["tty"], stdin=opts["interactive"], auto_remove=opts["rm"])
+    )
+
+
+def attach_and_wait(cid: str, *, tty: bool, stdin: bool, auto_remove: bool) -> int:
+    """Start *cid* attached, stream it, wait for it; its exit code (Docker's for failures)."""
+    from dockyard.cli._tty import attach_stream, terminal_size
+    from dockyard.runtime.shim import client
+    from dockyard.service.containers.start import rootfs_dirs, start_failure
+
+    svc = engine().containers
+    record = svc.resolve(cid)
+    sd = svc.state_dir(cid)
+    try:
+        svc.start(cid, attach=True)
+        sock = client.connect_attach(sd)
+    except errors.DockyardError:
+        if auto_remove:
+            svc.remove(cid, force=True)
+        raise
+
+    def resize(rows: int, cols: int) -> None:
+        try:
+            client.resize(sd, rows, cols)
+        except errors.DockyardError:
+            pass
+
+    def forward(signum: int) -> None:
+        pid = int((client.read_state(sd) or {}).get("pid") or 0)
+        if pid:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    _ = terminal_size
+    with sock:
+        ended = attach_stream(sock, tty=tty, stdin=stdin, on_resize=resize if tty else None,
+                              on_signal=None if tty else forward)  # fmt: skip
+    if not ended:
+        click.echo("", err=True)
+        return 0
+    code = svc.wait(cid)
+    if os.path.exists(os.path.join(sd, "start-failed")):
+        failure = start_failure(sd, svc.log_path(cid), rootfs_dirs(svc, record))
+        click.echo(f"Error: {failure}", err=True)
+        code = failure.exit_code
+    if auto_remove:
+        svc.remove(record.id, force=True)
+    return code

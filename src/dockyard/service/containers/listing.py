@@ -1,0 +1,185 @@
+"""``ps``: the containers, filtered, as Docker's ``/containers/json`` summaries.
+
+``Status`` is Docker's human text (``Up 5 seconds (healthy)``, ``Exited (0) 3 seconds ago``,
+``Created``), computed here because the API returns it as is. Filters: ``status``, ``name``
+(substring), ``id`` (prefix), ``label`` (``key`` or ``key=value``), ``ancestor`` (image name or
+id), ``exited`` (code), ``before``/``since`` (another container).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from dockyard import errors
+from dockyard.metadata.containers import ContainerRecord
+from dockyard.service.containers.state import LiveState
+
+if TYPE_CHECKING:
+    from dockyard.service.containers.service import ContainerService
+
+__all__ = ["FILTERS", "human_duration", "list_containers", "status_text", "summary"]
+
+FILTERS = ("status", "name", "id", "label", "ancestor", "exited", "before", "since", "health")
+_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+def _epoch(rfc3339: str) -> float:
+    text = rfc3339.rstrip("Z")
+    if "." in text:
+        head, frac = text.split(".", 1)
+        text = f"{head}.{frac[:6]}"
+    try:
+        return datetime.fromisoformat(text + "+00:00").timestamp()
+    except ValueError:
+        return 0.0
+
+
+def human_duration(seconds: float) -> str:
+    """Docker's ``units.HumanDuration``: ``Less than a second``, ``5 seconds``, ``2 hours``."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = s // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = round(s / 3600)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 14:
+        return f"{hours // 24} days"
+    if hours < 24 * 60:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 730:
+        return f"{hours // 24 // 30} months"
+    return f"{hours // 24 // 365} years"
+
+
+def status_text(live: LiveState, now: float | None = None) -> str:
+    """The ``STATUS`` column."""
+    now = time.time() if now is None else now
+    if live.status in ("running", "paused"):
+        text = "Up " + human_duration(now - _epoch(live.started_at))
+        if live.status == "paused":
+            return text + " (Paused)"
+        health = (live.health or {}).get("Status")
+        if health == "starting":
+            return text + " (health: starting)"
+        if health in ("healthy", "unhealthy"):
+            return f"{text} ({health})"
+        return text
+    if live.status == "restarting":
+        ago = human_duration(now - _epoch(live.finished_at))
+        return f"Restarting ({live.exit_code}) {ago} ago"
+    if live.status == "exited":
+        ago = human_duration(now - _epoch(live.finished_at))
+        return f"Exited ({live.exit_code}) {ago} ago"
+    if live.status == "dead":
+        return "Dead"
+    if live.status == "removing":
+        return "Removal In Progress"
+    return "Created"
+
+
+def summary(record: ContainerRecord, live: LiveState, now: float | None = None) -> dict[str, Any]:
+    """One ``/containers/json`` entry."""
+    argv = list(record.config.get("Entrypoint") or []) + list(record.config.get("Cmd") or [])
+    return {
+        "Id": record.id,
+        "Names": ["/" + record.name],
+        "Image": record.image,
+        "ImageID": "sha256:" + record.image_id.removeprefix("sha256:"),
+        "Command": " ".join(shlex.quote(a) if " " in a else a for a in argv),
+        "Created": int(_epoch(record.created)),
+        "Ports": [],
+        "Labels": dict(record.config.get("Labels") or {}),
+        "State": live.status,
+        "Status": status_text(live, now),
+        "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "none")},
+        "NetworkSettings": {"Networks": {}},
+        "Mounts": [],
+    }
+
+
+def _matches(svc: ContainerService, record: ContainerRecord, live: LiveState,
+             filters: dict[str, list[str]], order: dict[str, int]) -> bool:  # fmt: skip
+    for key, values in filters.items():
+        if key == "status" and live.status not in values:
+            return False
+        if key == "name" and not any(re.search(v.lstrip("/"), record.name) for v in values):
+            return False
+        if key == "id" and not any(record.id.startswith(v) for v in values):
+            return False
+        if key == "label":
+            labels = record.config.get("Labels") or {}
+            for v in values:
+                k, eq, val = v.partition("=")
+                if k not in labels or (eq and labels[k] != val):
+                    return False
+        if key == "ancestor":
+            ids = set()
+            for v in values:
+                try:
+                    ids.add(svc.engine.images.resolve_id(v))
+                except errors.NotFound:
+                    continue
+            if record.image_id not in ids and record.image not in values:
+                return False
+        if key == "exited" and (live.status != "exited" or str(live.exit_code) not in values):
+            return False
+        if key == "health":
+            status = (live.health or {}).get("Status", "none")
+            if status not in values:
+                return False
+        if key in ("before", "since"):
+            ref = svc.resolve(values[0])
+            mine, theirs = order[record.id], order[ref.id]
+            if key == "before" and not mine > theirs:  # newest first: larger is older
+                return False
+            if key == "since" and not mine < theirs:
+                return False
+    return True
+
+
+def list_containers(
+    svc: ContainerService,
+    all: bool = False,
+    filters: dict[str, list[str]] | None = None,
+    last: int = -1,
+) -> list[dict[str, Any]]:
+    """``docker ps``: running containers (every one with *all*), newest first; *last* keeps
+    the N newest of any state (``-n``/``-l``). Raises InvalidArgument (unknown filter or status).
+    """
+    filters = {k: list(v) for k, v in (filters or {}).items() if v}
+    for key, values in filters.items():
+        if key not in FILTERS:
+            raise errors.InvalidArgument(f"invalid filter '{key}'")
+        if key == "status":
+            for v in values:
+                if v not in _STATUSES:
+                    raise errors.InvalidArgument(f"invalid filter 'status={v}'")
+    records = svc.records.all()
+    order = {r.id: i for i, r in enumerate(records)}
+    if last > 0:
+        records = records[:last]
+        all = True
+    now = time.time()
+    out = []
+    for record in records:
+        live = svc.live(record)
+        if not all and not live.running and "status" not in filters and "exited" not in filters:
+            continue
+        if _matches(svc, record, live, filters, order):
+            out.append(summary(record, live, now))
+    return out

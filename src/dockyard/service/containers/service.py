@@ -1,0 +1,150 @@
+"""``ContainerService``: the container operations of the Engine, one module per operation.
+
+This class only binds the operations to one engine and holds what they share (records,
+paths, events). See README.md in this package for the API other services build on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from dockyard import errors
+from dockyard.metadata.containers import ContainerRecord, ContainerRecords
+from dockyard.service.containers import names
+from dockyard.service.containers.state import LiveState, read_live_state
+
+if TYPE_CHECKING:
+    from dockyard.runtime.logs import LogEntry
+    from dockyard.runtime.shim.client import ShimInfo
+    from dockyard.service.containers.create import CreateResult
+    from dockyard.service.engine import Engine
+
+__all__ = ["ContainerService"]
+
+
+class ContainerService:
+    """Create, start, stop, kill, remove, wait, list, inspect containers and read their logs.
+
+    Every method taking *ref* accepts an id, a unique id prefix or a name and raises
+    NotFound (``No such container: REF``) when nothing matches.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.records = ContainerRecords(engine.db)
+        self._root = str(engine.settings.root / "containers")
+        self._died: set[str] = set()
+
+    # -- shared helpers (for sibling modules and other services) ----------------------------
+    def state_dir(self, container_id: str) -> str:
+        """``<root>/containers/<id>``: the bundle, the shim's files and the log."""
+        return f"{self._root}/{container_id}"
+
+    def log_path(self, container_id: str) -> str:
+        """The json-file log of *container_id*."""
+        return f"{self.state_dir(container_id)}/{container_id}-json.log"
+
+    def resolve(self, ref: str) -> ContainerRecord:
+        """The record *ref* names. Raises NotFound, InvalidArgument (ambiguous prefix)."""
+        return names.resolve(self.records, ref)
+
+    def live(self, record: ContainerRecord) -> LiveState:
+        """The live state of *record* (from its shim's files)."""
+        return read_live_state(self.state_dir(record.id))
+
+    def emit(
+        self, action: str, record: ContainerRecord, extra: dict[str, str] | None = None
+    ) -> None:
+        """A ``container`` event with Docker's attributes (name, image, labels)."""
+        attrs = {"name": record.name, "image": record.image}
+        attrs.update({k: str(v) for k, v in (record.config.get("Labels") or {}).items()})
+        attrs.update(extra or {})
+        self.engine.events.emit("container", action, record.id, attrs)
+
+    def emit_die(self, record: ContainerRecord) -> None:
+        """The ``die`` event (once per process) with the exit code."""
+        if record.id in self._died:
+            return
+        self._died.add(record.id)
+        self.emit("die", record, {"exitCode": str(self.live(record).exit_code)})
+
+    def users(self, image_id: str) -> list[tuple[str, bool]]:
+        """The ``ImageService.users`` hook: (container id, running) created from *image_id*."""
+        out = []
+        for cid in self.records.using_image(image_id):
+            try:
+                out.append((cid, self.live(self.records.get(cid)).running))
+            except errors.NotFound:
+                continue
+        return out
+
+    # -- operations -------------------------------------------------------------------------
+    def create(self, config: dict[str, Any], host_config: dict[str, Any] | None = None,
+               name: str | None = None) -> CreateResult:  # fmt: skip
+        """See ``create.create``."""
+        from dockyard.service.containers.create import create
+
+        return create(self, config, host_config, name)
+
+    def start(self, ref: str, *, attach: bool = False) -> ShimInfo | None:
+        """See ``start.start``."""
+        from dockyard.service.containers.start import start
+
+        return start(self, self.resolve(ref), attach=attach)
+
+    def stop(self, ref: str, timeout: int | None = None) -> None:
+        """See ``stop.stop``."""
+        from dockyard.service.containers.stop import stop
+
+        stop(self, self.resolve(ref), timeout)
+
+    def kill(self, ref: str, signal: str | int = "KILL") -> None:
+        """See ``stop.kill``."""
+        from dockyard.service.containers.stop import kill
+
+        kill(self, self.resolve(ref), signal)
+
+    def restart(self, ref: str, timeout: int | None = None) -> None:
+        """See ``stop.restart``."""
+        from dockyard.service.containers.stop import restart
+
+        restart(self, self.resolve(ref), timeout)
+
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+        """See ``remove.remove``."""
+        from dockyard.service.containers.remove import remove
+
+        remove(self, self.resolve(ref), force, volumes)
+
+    def prune(self, until: str | None = None, labels: list[str] | None = None) -> dict[str, Any]:
+        """See ``remove.prune``."""
+        from dockyard.service.containers.remove import prune
+
+        return prune(self, until, labels)
+
+    def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None) -> int:
+        """See ``wait.wait``."""
+        from dockyard.service.containers.wait import wait
+
+        return wait(self, self.resolve(ref), condition, timeout)
+
+    def list(self, all: bool = False, filters: dict[str, list[str]] | None = None,
+             last: int = -1) -> list[dict[str, Any]]:  # fmt: skip
+        """See ``listing.list_containers``."""
+        from dockyard.service.containers.listing import list_containers
+
+        return list_containers(self, all, filters, last)
+
+    def inspect(self, ref: str) -> dict[str, Any]:
+        """See ``inspect.inspect``."""
+        from dockyard.service.containers.inspect import inspect
+
+        return inspect(self, self.resolve(ref))
+
+    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None,
+             since: str | None = None, until: str | None = None) -> Iterator[LogEntry]:  # fmt: skip
+        """See ``logs.logs``."""
+        from dockyard.service.containers.logs import logs
+
+        return logs(self, self.resolve(ref), follow=follow, tail=tail, since=since, until=until)

@@ -172,12 +172,12 @@ def main() -> None:
             tls = ["--tls-verify=false"] if engine == "podman" else []
 
             def reset(engine: str = engine) -> None:
-                subprocess.run([engine, "rmi", "-f", image], capture_output=True)
-                for tag in created[engine]:
-                    subprocess.run([engine, "rmi", tag], capture_output=True)
+                for name in dict.fromkeys([image, *created[engine]]):
+                    subprocess.run([engine, "rmi", "-f", name], capture_output=True)
                 created[engine].clear()
 
             def do_pull(engine: str = engine, tls: list[str] = tls) -> None:
+                created[engine].append(image)
                 run([engine, "pull", "-q", *tls, image])
 
             def push_setup(engine: str = engine, tls: list[str] = tls) -> None:
@@ -196,10 +196,6 @@ def main() -> None:
             push_runs[engine] = [push_setup, push]
         pulls = _rounds(pull_runs, args.repeat) if args.only != "push" else {}
         pushes = _rounds(push_runs, args.repeat) if args.only != "pull" else {}
-        for engine in created:
-            subprocess.run([engine, "rmi", "-f", image], capture_output=True)
-            for tag in created[engine]:
-                subprocess.run([engine, "rmi", tag], capture_output=True)
         if pulls:
             report(f"pull of a {args.mb} MB, 5-layer image from a local registry "
                    "(lower is better)", pulls)
@@ -207,6 +203,9 @@ def main() -> None:
             report(f"push of a {args.mb} MB, 5-layer image to an empty local registry "
                    "(lower is better)", pushes)
     finally:
+        for engine, names in created.items():  # only what this run made, by name
+            for name in dict.fromkeys(names):
+                subprocess.run([engine, "rmi", "-f", name], capture_output=True)
         source.stop()
         target.stop()
         for path in [work, *cleanup]:

@@ -9,9 +9,10 @@ over. The shim already speaks Docker's stream format (multiplexed frames, raw wi
 the bytes are copied as they are.
 
 Stdin: after the upgrade, aiohttp hands the connection's raw bytes to the parser we install
-(``protocol.set_parser``, as its websockets do); a client's half-close (stdin ended) must not
-close the connection, since output may follow, so the protocol's ``eof_received`` is answered
-here (True: keep the transport half-open) and ends the container's stdin instead.
+(``protocol.set_parser``, as its websockets do). The client half-closes the connection when its
+stdin ends (at once without ``-i``); aiohttp would close the connection then, losing the
+output still to come, so ``_HalfOpen`` stands between the transport and aiohttp's protocol
+and answers ``eof_received`` itself: keep the transport open, end the container's stdin.
 """
 
 from __future__ import annotations
@@ -66,12 +67,45 @@ class _Stdin:
     def feed_eof(self) -> None:
         self._queue.put_nowait(None)
 
-    def eof_received(self) -> bool:
-        self.feed_eof()
-        return True  # keep the connection half-open: output may still follow
-
     def close(self) -> None:
         self._task.cancel()
+
+
+class _HalfOpen(asyncio.Protocol):
+    """aiohttp's protocol for one hijacked connection, except that the client's half-close
+    keeps the connection open (and ends the container's stdin, once there is one)."""
+
+    def __init__(self, inner: asyncio.Protocol) -> None:
+        self.inner = inner
+        self.stdin: _Stdin | None = None
+        self.eof = False
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        if self.stdin is not None:
+            self.stdin.feed_eof()
+        return True  # keep the transport half-open: output may still follow
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+def _hold_half_open(request: web.Request) -> _HalfOpen | None:
+    transport, inner = request.transport, request.protocol
+    if transport is None or inner is None:
+        return None
+    wrapper = _HalfOpen(inner)
+    transport.set_protocol(wrapper)
+    return wrapper
 
 
 async def _park(request: web.Request, future: asyncio.Future[socket.socket]) -> socket.socket:
@@ -85,14 +119,17 @@ async def _park(request: web.Request, future: asyncio.Future[socket.socket]) -> 
 
 
 async def _copy_out(request: web.Request, response: web.StreamResponse, sock: socket.socket,
-                    stdin: bool) -> None:
+                    stdin: bool, half_open: _HalfOpen | None) -> None:
     loop = asyncio.get_running_loop()
     sock.setblocking(False)
     feeder = None
     if stdin and request.protocol is not None:
         feeder = _Stdin(loop, sock)
         request.protocol.set_parser(feeder)  # type: ignore[arg-type]
-        request.protocol.eof_received = feeder.eof_received  # type: ignore[method-assign,assignment]
+        if half_open is not None:
+            half_open.stdin = feeder
+            if half_open.eof:  # stdin ended before the container started
+                feeder.feed_eof()
     try:
         while data := await loop.sock_recv(sock, 1 << 16):
             await response.write(data)
@@ -126,13 +163,14 @@ async def attach(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(status=101 if upgrade else 200,
                                   reason="UPGRADED" if upgrade else None, headers=headers)
     response.force_close()  # the connection is the container's stream: nothing follows it
+    half_open = _hold_half_open(request) if upgrade else None
     try:
         await response.prepare(request)
         if future is not None:
             sock = await _park(request, future)
         assert sock is not None
         with sock:
-            await _copy_out(request, response, sock, _params.boolean(q.get("stdin")))
+            await _copy_out(request, response, sock, _params.boolean(q.get("stdin")), half_open)
     except (ConnectionError, asyncio.CancelledError, errors.DockyardError):
         pass  # the client left, or the start failed (its error went to the start call)
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import struct
 from collections.abc import Callable
@@ -177,11 +178,11 @@ async def wait(request: web.Request) -> web.StreamResponse:
     eng = engine(request)
     ref = request.match_info["id"]
     condition = request.query.get("condition") or "not-running"
-    await call(request, eng.containers.resolve, ref)  # a 404 before the headers go out
+    record = await call(request, eng.containers.resolve, ref)  # a 404 before the headers
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)  # the client may start the container now
     try:
-        code = await call(request, eng.containers.wait, ref, condition)
+        code = await call(request, _wait, eng, record.id, condition)
         body: dict[str, Any] = {"StatusCode": code, "Error": None}
     except errors.DockyardError as exc:
         body = {"StatusCode": -1, "Error": {"Message": exc.message}}
@@ -190,6 +191,22 @@ async def wait(request: web.Request) -> web.StreamResponse:
     except ConnectionError:
         pass
     return response
+
+
+def _wait(eng: Engine, container_id: str, condition: str) -> int:
+    """The exit code; Docker's 125/126/127 when the runtime could not start the command (a
+    container started for an attach reports that only after the start call returned)."""
+    from dockyard.service.containers import runtimes
+    from dockyard.service.containers.start import rootfs_dirs, start_failure
+
+    record = eng.containers.resolve(container_id)
+    state_dir = eng.containers.state_dir(container_id)
+    code = eng.containers.wait(container_id, condition)
+    if os.path.exists(os.path.join(state_dir, runtimes.START_FAILED)):
+        failure = start_failure(state_dir, eng.containers.log_path(container_id),
+                                rootfs_dirs(eng.containers, record))
+        return failure.exit_code
+    return code
 
 
 def _log_job(eng: Engine, ref: str, q: Any, tty: bool) -> Callable[[Callable[[bytes], None]], None]:

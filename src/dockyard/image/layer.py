@@ -30,8 +30,9 @@ Why it is built this way:
 * **Metadata order:** ownership (only when running as root), then mode (so ``chown`` cannot
   clear setuid bits), then xattrs (so ``chown`` cannot clear file capabilities), then mtime.
   Directories get their mode and mtime last, deepest first, after their contents.
-* **Speed:** bytes go decompressor → sha256 → ``tarfile`` stream → ``os.write`` in 1 MiB
-  chunks; the decompression and hashing run in native code.
+* **Speed:** bytes go decompressor → sha256 → ``_tarstream`` (one 1 MiB buffer, headers
+  parsed with slices) → ``os.write`` straight from the buffer; decompression and hashing
+  run in native code. ``tarfile``'s stream mode cost ~100 µs of Python per entry.
 
 The diff id returned is the sha256 of the *uncompressed* tar stream, trailing padding included,
 so callers can check it against the image config's ``rootfs.diff_ids``. That check is also what
@@ -50,13 +51,13 @@ import logging
 import os
 import shutil
 import stat
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from dockyard import errors
 from dockyard.image import compression
+from dockyard.image._tarstream import TarEntry, TarStream
 
 __all__ = ["AppliedLayer", "apply_layer"]
 
@@ -104,22 +105,6 @@ class _HashingReader:
             pass
 
 
-class _Unread:
-    """Gives *head* back before reading on from *inner* (a one-block peek)."""
-
-    def __init__(self, head: bytes, inner: _HashingReader) -> None:
-        self._head = head
-        self._inner = inner
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            head, self._head = self._head, b""
-            if 0 <= size < len(head):
-                head, self._head = head[:size], head[size:]
-            return head
-        return self._inner.read(size)
-
-
 def apply_layer(stream: BinaryIO, dest: Path, *, convert_whiteouts: bool = True) -> AppliedLayer:
     """Apply the layer tar read from *stream* (plain, gzip or zstd) into the directory *dest*.
 
@@ -143,7 +128,7 @@ def apply_layer(stream: BinaryIO, dest: Path, *, convert_whiteouts: bool = True)
         with compression.read_errors(f"layer for {dest}"):
             try:
                 size = _apply_entries(hashing, tree)
-            except tarfile.TarError as exc:
+            except ValueError as exc:  # a number field that is not a number
                 raise errors.InvalidArgument(f"layer for {dest} is not a valid tar: {exc}") from exc
             hashing.drain()
     finally:
@@ -158,25 +143,21 @@ def apply_layer(stream: BinaryIO, dest: Path, *, convert_whiteouts: bool = True)
 
 def _apply_entries(reader: _HashingReader, tree: _Tree) -> int:
     size = 0
-    dirs: dict[tuple[str, ...], tarfile.TarInfo] = {}  # the last entry for a path wins
-    head = reader.read(512)
-    if not head.strip(b"\0"):
-        return 0  # an empty layer (Docker's is 1024 zero bytes; tarfile calls it invalid)
-    with tarfile.open(fileobj=_Unread(head, reader), mode="r|") as tar:  # type: ignore[call-overload]
-        for member in tar:
-            tar.members.clear()  # stream mode: keep memory flat on huge layers
-            parts = split_name(member.name)
-            if not parts:
-                continue  # the layer root itself
-            try:
-                if _apply_one(tar, member, parts, tree):
-                    dirs[tuple(parts)] = member
-            except errors.DockyardError:
-                raise
-            except OSError as exc:
-                raise _os_error(member.name, exc) from exc
-            if member.isreg():
-                size += member.size
+    dirs: dict[tuple[str, ...], TarEntry] = {}  # the last entry for a path wins
+    tar = TarStream(reader)  # type: ignore[arg-type]
+    for member in tar:
+        parts = split_name(member.name)
+        if not parts:
+            continue  # the layer root itself
+        try:
+            if _apply_one(tar, member, parts, tree):
+                dirs[tuple(parts)] = member
+        except errors.DockyardError:
+            raise
+        except OSError as exc:
+            raise _os_error(member.name, exc) from exc
+        if member.isreg():
+            size += member.size
     for path in sorted(dirs, key=len, reverse=True):  # deepest first
         member = dirs[path]
         try:
@@ -206,7 +187,7 @@ def split_name(name: str) -> list[str]:
 
 
 def _apply_one(
-    tar: tarfile.TarFile, member: tarfile.TarInfo, parts: list[str], tree: _Tree
+    tar: TarStream, member: TarEntry, parts: list[str], tree: _Tree
 ) -> bool:
     """Apply one entry; True when it is a directory whose metadata waits for the end."""
     base = parts[-1]
@@ -248,7 +229,7 @@ def _apply_one(
     return False
 
 
-def _apply_whiteout(member: tarfile.TarInfo, parts: list[str], tree: _Tree) -> None:
+def _apply_whiteout(member: TarEntry, parts: list[str], tree: _Tree) -> None:
     base = parts[-1]
     pfd = tree.parent(parts, member.name)
     if base == WHITEOUT_OPAQUE:
@@ -281,18 +262,15 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _IS_ROOT = os.geteuid() == 0
 
 
-def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, base: str, pfd: int,
-                tree: _Tree) -> None:
+def _write_file(tar: TarStream, member: TarEntry, base: str, pfd: int, tree: _Tree) -> None:
     try:
         fd = os.open(base, _CREATE, 0o600, dir_fd=pfd)
     except FileExistsError:
         tree.make_room(pfd, base, keep_dir=False)
         fd = os.open(base, _CREATE, 0o600, dir_fd=pfd)
     try:
-        src = tar.extractfile(member)
-        if src is not None and member.size:
-            with open(fd, "wb", buffering=0, closefd=False) as out:
-                shutil.copyfileobj(src, out, _CHUNK)
+        if member.size:
+            tar.write_data_to(fd)
         if _IS_ROOT:
             os.fchown(fd, member.uid, member.gid)
         os.fchmod(fd, stat.S_IMODE(member.mode))
@@ -303,7 +281,7 @@ def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, base: str, pfd: i
         os.close(fd)
 
 
-def _hard_link(member: tarfile.TarInfo, base: str, pfd: int, tree: _Tree) -> None:
+def _hard_link(member: TarEntry, base: str, pfd: int, tree: _Tree) -> None:
     if member.linkname.startswith("/"):
         raise errors.InvalidArgument(
             f"layer entry {member.name!r}: hard link to absolute path {member.linkname!r} refused"
@@ -333,21 +311,21 @@ def _hard_link(member: tarfile.TarInfo, base: str, pfd: int, tree: _Tree) -> Non
             os.close(tfd)
 
 
-def _chown(member: tarfile.TarInfo, name: str, pfd: int) -> None:
+def _chown(member: TarEntry, name: str, pfd: int) -> None:
     if _IS_ROOT:
         os.chown(name, member.uid, member.gid, dir_fd=pfd, follow_symlinks=False)
 
 
-def _mtime_ns(member: tarfile.TarInfo) -> int:
+def _mtime_ns(member: TarEntry) -> int:
     return int(float(member.mtime) * 1_000_000_000)
 
 
-def _utime(member: tarfile.TarInfo, name: str, pfd: int) -> None:
+def _utime(member: TarEntry, name: str, pfd: int) -> None:
     mtime = _mtime_ns(member)
     os.utime(name, ns=(mtime, mtime), dir_fd=pfd, follow_symlinks=False)
 
 
-def xattrs_of(member: tarfile.TarInfo) -> dict[str, bytes]:
+def xattrs_of(member: TarEntry) -> dict[str, bytes]:
     """The extended attributes a tar entry carries (PAX ``SCHILY.xattr.*``, libarchive's too)."""
     found: dict[str, bytes] = {}
     for key, value in member.pax_headers.items():
@@ -359,7 +337,7 @@ def xattrs_of(member: tarfile.TarInfo) -> dict[str, bytes]:
     return found
 
 
-def _set_xattrs(member: tarfile.TarInfo, target: int | str, follow: bool) -> None:
+def _set_xattrs(member: TarEntry, target: int | str, follow: bool) -> None:
     for name, value in xattrs_of(member).items():
         if name.startswith(_OVERLAY_XATTR_PREFIXES):
             log.warning("layer entry %r: overlay xattr %s ignored", member.name, name)
@@ -465,7 +443,7 @@ class _Tree:
             os.unlink(name, dir_fd=pfd)
         return False
 
-    def finish_dir(self, parts: list[str], member: tarfile.TarInfo) -> None:
+    def finish_dir(self, parts: list[str], member: TarEntry) -> None:
         """Set a directory's mode, xattrs and mtime once its contents are in place."""
         try:
             pfd = self.existing_parent(parts, member.name)

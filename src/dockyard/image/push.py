@@ -19,7 +19,6 @@ shells.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import BinaryIO
 
 from dockyard import errors
 from dockyard.content.protocol import Provider
+from dockyard.oci import digest as digests
 from dockyard.oci.reference import Reference
 from dockyard.registry.client import RegistryClient
 from dockyard.registry.manifest import (
@@ -67,7 +67,7 @@ class _Spool:
     def __init__(self, digest: str) -> None:
         self.digest = digest
         self.file: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller
-        self._sha = hashlib.sha256()
+        self._hash = digests.hasher(digest)
         self._size = 0
 
     @property
@@ -75,12 +75,12 @@ class _Spool:
         return self._size
 
     def write(self, data: bytes) -> int:
-        self._sha.update(data)
+        self._hash.update(data)
         self._size += len(data)
         return self.file.write(data)
 
     def verify(self, size: int, what: str) -> None:
-        actual = f"sha256:{self._sha.hexdigest()}"
+        actual = f"{self.digest.split(':')[0]}:{self._hash.hexdigest()}"
         if actual != self.digest or self._size != size:
             raise errors.DigestMismatch(f"{what}: got {actual} ({self._size} bytes)")
 

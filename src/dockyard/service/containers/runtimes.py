@@ -20,24 +20,31 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard import errors
-from dockyard.mount import Mount
 
-__all__ = ["KNOWN", "START_FAILED", "launcher", "runtime_base"]
+if TYPE_CHECKING:
+    from dockyard.mount import Mount
+
+__all__ = ["KNOWN", "START_FAILED", "launcher", "runtime_base", "start_delete_commands"]
 
 KNOWN = ("builtin", "runc", "crun")
 START_FAILED = "start-failed"
 
+# $1 is the mount program's prefix ("busybox" or ""): a static busybox mounts in ~3 ms,
+# util-linux's mount(8) (libmount, fstab, mountinfo) in ~30 ms.
 _SCRIPT = (
-    '/bin/mount -t "$1" -o "$2" "$3" rootfs && /bin/mount --make-private rootfs || exit 125\n'
+    'M="$1"; shift\n'
+    '$M mount -t "$1" -o "$2" "$3" rootfs && $M mount --make-private rootfs || exit 125\n'
     "shift 3\n"
     '"$@"\n'
     "rc=$?\n"
     f'[ "$rc" -eq 0 ] || : > {START_FAILED}\n'
-    "/bin/umount -l rootfs\n"
+    "$M umount -l rootfs\n"
     'exit "$rc"\n'
 )
+_BUSYBOX = ("/usr/bin/busybox", "/bin/busybox")
 
 
 def runtime_base(name: str, exec_root: Path) -> list[str]:
@@ -56,6 +63,27 @@ def runtime_base(name: str, exec_root: Path) -> list[str]:
     return [program, "--root", root]
 
 
+def start_delete_commands(
+    name: str, base: list[str], container_id: str
+) -> tuple[list[str], list[str]]:
+    """The shim's ``start`` and ``delete`` commands for runtime *name*.
+
+    For the builtin runtime these are the two file operations its ``start`` and ``delete``
+    amount to once the init waits on ``exec.fifo`` (read one byte, remove the fifo) or has
+    been reaped (remove its state directory), done by ``sh`` instead of a Python interpreter
+    each: ~100 ms of every ``run``.
+    """
+    if name != "builtin":
+        return [*base, "start", container_id], [*base, "delete", "--force", container_id]
+    from dockyard.runtime.builtin.store import FIFO, container_dir
+
+    state = container_dir(base[base.index("--root") + 1], container_id)
+    fifo = f"{state}/{FIFO}"
+    start = ["/bin/sh", "-c", 'timeout 10 head -c1 "$1" >/dev/null && rm -f "$1"', "start", fifo]
+    delete = ["/bin/rm", "-rf", state]
+    return start, delete
+
+
 def launcher(rootfs: Sequence[Mount], create_argv: list[str]) -> list[str]:
     """The shim's command: mount *rootfs* (one mount, as a snapshot's), run *create_argv*,
     detach the host's copy of the mount. Raises InvalidArgument for another mount shape."""
@@ -63,4 +91,8 @@ def launcher(rootfs: Sequence[Mount], create_argv: list[str]) -> list[str]:
         raise errors.InvalidArgument(f"a root filesystem is one mount, not {len(rootfs)}")
     m = rootfs[0]
     kind = "none" if m.type == "bind" else m.type
-    return ["/bin/sh", "-c", _SCRIPT, "launch", kind, ",".join(m.options), m.source, *create_argv]
+    import os
+
+    busybox = next((b for b in _BUSYBOX if os.access(b, os.X_OK)), "")
+    options = ",".join(m.options)
+    return ["/bin/sh", "-c", _SCRIPT, "launch", busybox, kind, options, m.source, *create_argv]

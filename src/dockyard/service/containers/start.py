@@ -184,13 +184,14 @@ def shim_config(
     create = [*base, "create", "--bundle", sd, "--pid-file", os.path.join(sd, "init.pid")]
     if tty:
         create += ["--console-socket", "console.sock"]
+    start_command, delete_command = runtimes.start_delete_commands(record.runtime, base, record.id)
     max_size, max_file = parse_log_opts(dict((host.get("LogConfig") or {}).get("Config") or {}))
     return ShimConfig(
         command=runtimes.launcher(mounts, [*create, record.id]),
         id=record.id,
         pid_file=os.path.join(sd, "init.pid"),
-        start_command=[*base, "start", record.id],
-        delete_command=[*base, "delete", "--force", record.id],
+        start_command=start_command,
+        delete_command=delete_command,
         cwd=sd,
         tty=tty,
         console_socket="console.sock" if tty else None,

@@ -32,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from _common import DOCKYARD, docker_available, podman_available, report, run, timed
+
 from _helpers.images import busybox_rootfs, tar_dir
 
 BASE = "dockyard-bench/busybox:1"
@@ -108,6 +109,20 @@ def _cleanup(work: Path, engines: list[Engine]) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def _measure(engine: Engine, ctx: Path, repeat: int) -> tuple[float, float, float]:
+    """Median seconds of a cold, a fully cached and a one-late-change build."""
+    cold = timed(lambda: engine.build(ctx, "--no-cache"), repeat)
+    engine.build(ctx)  # warm the cache
+    cached = timed(lambda: engine.build(ctx), repeat)
+    counter = iter(range(1, 1000))
+
+    def change() -> None:
+        (ctx / "late.txt").write_text(f"late {next(counter)}\n")
+
+    late = timed(lambda: engine.build(ctx), repeat, setup=change)
+    return cold, cached, late
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
@@ -125,15 +140,9 @@ def main() -> None:
             cached: dict[str, float] = {}
             late: dict[str, float] = {}
             for engine in engines:
-                cold[engine.name] = timed(lambda e=engine: e.build(ctx, "--no-cache"), args.repeat)
-                engine.build(ctx)  # warm the cache
-                cached[engine.name] = timed(lambda e=engine: e.build(ctx), args.repeat)
-                counter = iter(range(1, 1000))
-
-                def change() -> None:
-                    (ctx / "late.txt").write_text(f"late {next(counter)}\n")
-
-                late[engine.name] = timed(lambda e=engine: e.build(ctx), args.repeat, setup=change)
+                cold[engine.name], cached[engine.name], late[engine.name] = _measure(
+                    engine, ctx, args.repeat
+                )
             report(f"{name}: cold build (--no-cache)", cold)
             report(f"{name}: fully cached build", cached)
             report(f"{name}: one late change", late)

@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import io
 import json
+import os
 import random
 import subprocess
 import sys
@@ -27,8 +28,8 @@ from _common import DOCKYARD, docker_available, podman_available, report, run, t
 TAG = "dockyard-bench/saveload:1"
 
 
-def _layer(index: int, megabytes: int) -> bytes:
-    rng = random.Random(index)
+def _layer(index: int, megabytes: int, salt: str = "") -> bytes:
+    rng = random.Random(f"{salt}{index}")
     buf = io.BytesIO()
     half = megabytes * 1024 * 1024 // 2
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -47,7 +48,7 @@ def _layer(index: int, megabytes: int) -> bytes:
         n = 0
         while small < half:
             size = rng.randint(512, 16384)
-            text = (f"layer {index} file {n} " * (size // 16 + 1)).encode()[:size]
+            text = (f"{salt}layer {index} file {n} " * (size // 16 + 1)).encode()[:size]
             add(f"layer{index}/small/{n // 100}/{n}.txt", text)
             small += size
             n += 1
@@ -56,8 +57,9 @@ def _layer(index: int, megabytes: int) -> bytes:
     return buf.getvalue()
 
 
-def make_archive(path: Path, megabytes: int) -> None:
-    layers = [_layer(i, megabytes // 5) for i in range(5)]
+def make_archive(path: Path, megabytes: int, salt: str = "") -> None:
+    """Write the image as an archive; a *salt* makes layers no engine has seen before."""
+    layers = [_layer(i, megabytes // 5, salt) for i in range(5)]
     diff_ids = ["sha256:" + hashlib.sha256(layer).hexdigest() for layer in layers]
     config = json.dumps({
         "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
@@ -87,7 +89,8 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
     archive = work / "image.tar"
-    make_archive(archive, args.mb)
+    # Fresh layers each run: an engine that kept a layer from an earlier run would skip it.
+    make_archive(archive, args.mb, salt=os.urandom(8).hex())
     print(f"archive: {archive.stat().st_size / 1e6:.0f} MB, 5 layers")
     loads: dict[str, float] = {}
     saves: dict[str, float] = {}

@@ -100,3 +100,28 @@ def test_docker_run_with_stdin(daemon: Daemon, busybox: str) -> None:
                          env=daemon.env, input="hello\n", capture_output=True, text=True,
                          timeout=30)
     assert run.stdout == "hello\nafter-eof\n"
+
+
+def test_daemon_stops_promptly_with_streams_open_and_containers_live_on(
+        daemon: Daemon, busybox: str) -> None:
+    daemon.docker("run", "-d", "--name", "quiet", busybox, "sleep", "60")
+    clients = [subprocess.Popen(["docker", *args], env=daemon.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+               for args in (["run", "--name", "attached", busybox, "sleep", "60"],
+                            ["logs", "-f", "quiet"], ["wait", "quiet"], ["events"])]
+    try:
+        deadline = time.monotonic() + 10
+        while "attached" not in daemon.dockyard("ps", "--format", "{{.Names}}").stdout:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        started = time.monotonic()
+        assert daemon.stop() == 0
+        assert time.monotonic() - started < 5
+        assert not daemon.sock.exists()
+        for client in clients:
+            client.wait(timeout=10)  # each client sees its stream end
+    finally:
+        for client in clients:
+            client.kill()
+    running = daemon.dockyard("ps", "--format", "{{.Names}}").stdout.split()
+    assert sorted(running) == ["attached", "quiet"]  # containers outlive the daemon

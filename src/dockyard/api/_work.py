@@ -14,6 +14,7 @@ layer's Engine only.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import os
@@ -29,14 +30,16 @@ from dockyard.api import versions
 from dockyard.api._errors import stream_error
 from dockyard.service.engine import Engine
 
-__all__ = ["ENGINE", "EXECUTOR", "body_to_worker", "call", "engine", "json_lines", "json_response",
-           "request_version", "stream_chunks", "worker_to_response"]
+__all__ = ["ENGINE", "EXECUTOR", "STOPPING", "body_to_worker", "call", "engine", "json_lines", "json_response",
+           "request_version", "stream_chunks", "watch",
+           "worker_to_response"]
 
 T = TypeVar("T")
 Emit = Callable[[dict[str, Any]], None]
 
 ENGINE = web.AppKey("engine", Engine)
 EXECUTOR = web.AppKey("executor", Executor)
+STOPPING = web.AppKey("stopping", asyncio.Event)  # set when the daemon shuts down
 CHUNK = 1 << 16
 QUEUE_MAX = 64  # chunks a streaming job may run ahead of its client
 CLIENT_CHECK_S = 0.5  # how often a quiet stream checks that its client is still there
@@ -79,6 +82,17 @@ def _client_left(request: web.Request) -> bool:
     return request.transport is None or request.transport.is_closing()
 
 
+async def watch(request: web.Request, future: asyncio.Future[T]) -> T:
+    """*future*'s result, unless the client leaves or the daemon stops first: then raise
+    ConnectionResetError (a pool job behind *future* runs on; the caller makes it stop)."""
+    while True:
+        done, _ = await asyncio.wait([future], timeout=CLIENT_CHECK_S)
+        if done:
+            return future.result()
+        if _client_left(request) or request.app[STOPPING].is_set():
+            raise ConnectionResetError("the client went away, or the daemon is stopping")
+
+
 async def stream_chunks(
     request: web.Request,
     job: Callable[[Callable[[bytes], None]], None],
@@ -97,9 +111,16 @@ async def stream_chunks(
     left = threading.Event()
 
     def write(data: bytes) -> None:
-        if left.is_set():
-            raise BrokenPipeError("the client went away")
-        asyncio.run_coroutine_threadsafe(queue.put(data), loop).result()
+        handed = asyncio.run_coroutine_threadsafe(queue.put(data), loop)
+        while True:
+            if left.is_set():
+                handed.cancel()
+                raise BrokenPipeError("the client went away")
+            try:
+                handed.result(timeout=CLIENT_CHECK_S)
+                return
+            except concurrent.futures.TimeoutError:
+                continue
 
     def run() -> None:
         try:
@@ -112,12 +133,13 @@ async def stream_chunks(
     response: web.StreamResponse | None = None
     try:
         while True:
+            getter = asyncio.ensure_future(queue.get())
             try:
-                item = await asyncio.wait_for(queue.get(), CLIENT_CHECK_S)
-            except TimeoutError:
-                if _client_left(request):
-                    raise ConnectionResetError("the client went away") from None
-                continue
+                item = await watch(request, getter)
+            except ConnectionResetError:  # nobody to answer, or the daemon is stopping
+                return response if response is not None else web.StreamResponse(headers=headers)
+            finally:
+                getter.cancel()
             if item is _DONE:
                 break
             if response is None:

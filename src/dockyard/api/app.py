@@ -16,17 +16,17 @@ from aiohttp import web
 from dockyard import __version__
 from dockyard.api import routes, versions
 from dockyard.api._errors import error_response
-from dockyard.api._work import ENGINE, EXECUTOR, request_version
+from dockyard.api._work import ENGINE, EXECUTOR, STOPPING, request_version
 from dockyard.service.engine import Engine
 
 __all__ = ["STOPPING", "make_app", "request_version"]
 
-STOPPING = web.AppKey("stopping", asyncio.Event)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Threads for Engine calls. Streams (save, load, pull) hold one for their whole length.
-POOL_SIZE = 64
+# Threads for Engine calls, made on demand. Streams (save, load, pull, logs -f) and container
+# waits (every attached ``docker run`` has one) hold one for their whole length.
+POOL_SIZE = 256
 
 
 @web.middleware

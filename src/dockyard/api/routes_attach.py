@@ -26,14 +26,13 @@ from aiohttp import web
 
 from dockyard import errors
 from dockyard.api import _params
-from dockyard.api._work import call, engine
+from dockyard.api._work import call, engine, watch
 
 __all__ = ["parked", "routes", "setup"]
 
 routes = web.RouteTableDef()
 
 _PARKED = web.AppKey("parked_attaches", dict)  # container id -> Future[socket.socket]
-_CHECK_S = 0.5
 
 
 def setup(app: web.Application) -> None:
@@ -108,14 +107,6 @@ def _hold_half_open(request: web.Request) -> _HalfOpen | None:
     return wrapper
 
 
-async def _park(request: web.Request, future: asyncio.Future[socket.socket]) -> socket.socket:
-    while True:
-        done, _ = await asyncio.wait([future], timeout=_CHECK_S)
-        if done:
-            return future.result()
-        if request.transport is None or request.transport.is_closing():
-            future.cancel()
-            raise ConnectionResetError("the client went away before the container started")
 
 
 async def _copy_out(request: web.Request, response: web.StreamResponse, sock: socket.socket,
@@ -131,7 +122,14 @@ async def _copy_out(request: web.Request, response: web.StreamResponse, sock: so
             if half_open.eof:  # stdin ended before the container started
                 feeder.feed_eof()
     try:
-        while data := await loop.sock_recv(sock, 1 << 16):
+        while True:
+            receiving = asyncio.ensure_future(loop.sock_recv(sock, 1 << 16))
+            try:
+                data = await watch(request, receiving)
+            finally:
+                receiving.cancel()
+            if not data:
+                break
             await response.write(data)
     finally:
         if feeder is not None:
@@ -167,11 +165,14 @@ async def attach(request: web.Request) -> web.StreamResponse:
     try:
         await response.prepare(request)
         if future is not None:
-            sock = await _park(request, future)
+            try:
+                sock = await watch(request, future)
+            finally:
+                future.cancel()  # no-op once started; otherwise start runs detached
         assert sock is not None
         with sock:
             await _copy_out(request, response, sock, _params.boolean(q.get("stdin")), half_open)
-    except (ConnectionError, asyncio.CancelledError, errors.DockyardError):
+    except (ConnectionError, errors.DockyardError):
         pass  # the client left, or the start failed (its error went to the start call)
     finally:
         if future is not None and request.app[_PARKED].get(cid) is future:

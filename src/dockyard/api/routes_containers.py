@@ -24,7 +24,7 @@ from aiohttp import web
 
 from dockyard import errors
 from dockyard.api import _params
-from dockyard.api._work import call, engine, json_response, stream_chunks
+from dockyard.api._work import call, engine, json_response, stream_chunks, watch
 from dockyard.service.engine import Engine
 
 __all__ = ["routes", "setup"]
@@ -182,10 +182,13 @@ async def wait(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)  # the client may start the container now
     try:
-        code = await call(request, _wait, eng, record.id, condition)
+        code = await watch(request, asyncio.ensure_future(call(request, _wait, eng, record.id,
+                                                               condition)))
         body: dict[str, Any] = {"StatusCode": code, "Error": None}
     except errors.DockyardError as exc:
         body = {"StatusCode": -1, "Error": {"Message": exc.message}}
+    except ConnectionError:
+        return response  # the client left, or the daemon is stopping
     try:
         await response.write(json.dumps(body).encode() + b"\n")
     except ConnectionError:

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from dockyard.api import _params
 from dockyard.api._event_filter import EventFilter
-from dockyard.api._work import call, engine
+from dockyard.api._work import STOPPING, call, engine
 
 __all__ = ["listener_count", "routes", "setup"]
 
@@ -39,8 +39,6 @@ def listener_count(app: web.Application) -> int:
 
 @routes.get("/events")
 async def events(request: web.Request) -> web.StreamResponse:
-    from dockyard.api.app import STOPPING
-
     q = request.query
     since = _params.timestamp_nano(q.get("since"))
     until = _params.timestamp_nano(q.get("until"))

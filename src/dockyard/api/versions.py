@@ -9,8 +9,7 @@ from dockyard import errors
 
 __all__ = ["MAX_API_VERSION", "MIN_API_VERSION", "check", "parse"]
 
-MIN_API_VERSION = "1.24"
-MAX_API_VERSION = "1.50"  # what docker CLI 28.2 speaks
+from dockyard.service.apiversion import MAX_API_VERSION, MIN_API_VERSION
 
 
 def parse(version: str) -> tuple[int, int]:

@@ -146,7 +146,9 @@ class BuildCache:
         """The layer blobs cached steps point at (for the image GC's ``extra_blobs_in_use``)."""
         rows = self._db.read().execute("SELECT blob_digest FROM build_cache").fetchall()
         found = {r[0] for r in rows}
-        results = self._db.read().execute("SELECT config_digest, manifest_digest FROM build_results")
+        results = self._db.read().execute(
+            "SELECT config_digest, manifest_digest FROM build_results"
+        )
         for config_digest, manifest_digest in results.fetchall():
             found.update((config_digest, manifest_digest))
         return found
@@ -167,6 +169,12 @@ class BuildCache:
                 self._snapshotter.remove(pin_name(chain_id))
             except errors.NotFound:
                 pass
+        for info in list(self._snapshotter.walk()):  # steps a killed build left behind
+            if info.name.startswith(("build-", "buildview-")):
+                try:
+                    self._snapshotter.remove(info.name)  # refused while mounted (in use)
+                except (errors.Conflict, errors.NotFound):
+                    pass
         used = in_use()
         freed = 0
         pending = [c for c in chains if c not in used]

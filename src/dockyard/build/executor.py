@@ -58,6 +58,8 @@ class BuildOutput:
 
 def _run_stages(session: BuildSession, request: BuildRequest) -> StageState:
     plans = plan_stages(request.dockerfile, request.target, session.meta)
+    if len(plans) == 1:  # nothing to overlap: no thread to start
+        return StageRunner(session, plans[0]).run()
     futures: dict[int, cf.Future[StageState]] = {}
 
     def run(index: int) -> StageState:
@@ -94,6 +96,7 @@ def build(
     session = BuildSession(
         storage, request.dockerfile, request.context, dict(request.build_args), meta,
         resolve_base, progress, target, request.no_cache, dict(request.secrets),
+        platform_given=request.platform is not None,
     )  # fmt: skip
     storage.work_dir.mkdir(parents=True, exist_ok=True)
     final = _run_stages(session, request)

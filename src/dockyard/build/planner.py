@@ -84,8 +84,11 @@ def meta_scope(
     return scope
 
 
-def _stage_index(dockerfile: Dockerfile, ref: str, before: int) -> int | None:
-    """The stage ``ref`` names (a name, or an index below ``before``), or None."""
+def stage_index(dockerfile: Dockerfile, ref: str, before: int) -> int | None:
+    """The stage ``ref`` names (a name, or an index below ``before``), or None.
+
+    Raises InvalidArgument for an index that is not below ``before``.
+    """
     lowered = ref.lower()
     for stage in dockerfile.stages[:before]:
         if stage.name and stage.name == lowered:
@@ -111,7 +114,7 @@ def _references(dockerfile: Dockerfile, stage: Stage, scope: Mapping[str, str]) 
                     if key.strip() in ("from",) and value:
                         refs.append(value.strip())
         for ref in refs:
-            index = _stage_index(dockerfile, expand_word(ref, scope, dockerfile.escape_token),
+            index = stage_index(dockerfile, expand_word(ref, scope, dockerfile.escape_token),
                                  stage.index)  # fmt: skip
             if index is not None:
                 found.add(index)
@@ -131,7 +134,7 @@ def plan_stages(
         base = expand_word(stage.base, scope, dockerfile.escape_token)
         if not base:
             raise errors.InvalidArgument(f"base name ({stage.base}) should not be blank")
-        base_stage = _stage_index(dockerfile, base, stage.index)
+        base_stage = stage_index(dockerfile, base, stage.index)
         needs = _references(dockerfile, stage, scope)
         if base_stage is not None:
             needs.add(base_stage)

@@ -28,7 +28,6 @@ from typing import Any
 
 from dockyard import errors
 from dockyard.build.protocol import Storage
-from dockyard.runtime.spec import ContainerSpec, default_mounts, generate
 
 __all__ = ["RunMount", "RunSpec", "parse_mount", "run_in_rootfs"]
 
@@ -131,6 +130,8 @@ def run_in_rootfs(
 
     Raises InvalidArgument for a bad spec, Unavailable when the runtime cannot start.
     """
+    from dockyard.runtime.spec import ContainerSpec, default_mounts, generate  # seccomp tables
+
     namespaces = ["pid", "ipc", "uts", "mount"]
     if spec.network == "none":
         namespaces.append("network")

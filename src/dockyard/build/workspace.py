@@ -27,9 +27,6 @@ from dockyard import errors
 from dockyard.build.cache import CacheEntry
 from dockyard.build.protocol import Storage
 from dockyard.build.state import Layer
-from dockyard.image.compression import Compression, compressed_writer
-from dockyard.image.diff import write_layer_from_upper
-from dockyard.image.unpack import locked
 from dockyard.mount import active_mounts, mount_all, unmount_all
 from dockyard.oci import image as docs
 from dockyard.oci import mediatypes as mt
@@ -56,6 +53,9 @@ class _Sink:
 
 def write_blob(storage: Storage, tree: Path) -> tuple[str, dict[str, Any]]:
     """Tar ``tree`` (an overlay upper dir) into a gzip blob: ``(diff id, descriptor)``."""
+    from dockyard.image.compression import Compression, compressed_writer  # only on a miss
+    from dockyard.image.diff import write_layer_from_upper
+
     blob = storage.content.writer()
     try:
         with compressed_writer(_Sink(blob), Compression.GZIP, level=1) as gz:  # type: ignore[arg-type]
@@ -92,6 +92,8 @@ def layer_step(
     Raises what ``do`` raises (after cleaning up), and what the snapshotter and the mount
     raise.
     """
+    from dockyard.image.unpack import locked
+
     snap = storage.snapshotter
     key = f"build-{secrets.token_hex(8)}"
     bundle = storage.work_dir / key

@@ -79,10 +79,7 @@ _FUNCS: dict[str, Callable[..., str]] = {
 
 def _index(value: Any, keys: Sequence[Any]) -> Any:
     for key in keys:
-        if isinstance(value, Mapping):
-            value = value.get(key)
-        else:
-            value = value[int(key)]
+        value = value.get(key) if isinstance(value, Mapping) else value[int(key)]
     return value
 
 

@@ -63,11 +63,16 @@ def attach_stream(
     stdin: bool,
     on_resize: Callable[[int, int], None] | None = None,
     on_signal: Callable[[int], None] | None = None,
+    stdin_sock: socket.socket | None = None,
 ) -> bool:
     """Copy the container's output to our stdout/stderr (and our stdin to it) until it ends.
 
-    Returns False if the user detached with ctrl-p ctrl-q, True when the stream ended.
+    Without a tty, stdin goes over *stdin_sock* (a second connection), closed at our stdin's
+    end so the container sees EOF, while output keeps coming on *sock* (the shim drops a
+    client that half-closes). Returns False if the user detached with ctrl-p ctrl-q, True
+    when the stream ended.
     """
+    in_sock = stdin_sock or sock
     raw_fd = 0 if tty and stdin and os.isatty(0) else -1
     saved = None
     if raw_fd >= 0:
@@ -104,6 +109,8 @@ def attach_stream(
             fds: list[int] = [sock.fileno(), wake_r]
             if stdin_open:
                 fds.append(0)
+            if in_sock is not sock and in_sock.fileno() >= 0:
+                fds.append(in_sock.fileno())
             ready, _, _ = select.select(fds, [], [])
             if wake_r in ready:
                 try:
@@ -126,14 +133,15 @@ def attach_stream(
                     demux.feed(data)
                 else:
                     _write_all(1, data)
+            if in_sock is not sock and in_sock.fileno() >= 0 and in_sock.fileno() in ready:
+                if not in_sock.recv(65536):  # its copy of the output: discarded
+                    in_sock.close()
             if stdin_open and 0 in ready:
                 data = os.read(0, 65536)
                 if not data:
                     stdin_open = False
-                    try:
-                        sock.shutdown(socket.SHUT_WR)
-                    except OSError:
-                        pass
+                    if in_sock is not sock:
+                        in_sock.close()
                     continue
                 if tty:
                     joined = prev + data
@@ -141,7 +149,7 @@ def attach_stream(
                         return False
                     prev = data[-1:]
                 try:
-                    sock.sendall(data)
+                    in_sock.sendall(data)
                 except OSError:
                     stdin_open = False
     finally:

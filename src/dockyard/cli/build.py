@@ -84,6 +84,12 @@ def _progress(mode: str, quiet: bool) -> Any:
     return PlainProgress(sys.stderr)
 
 
+def _close(progress: Any) -> None:
+    close = getattr(progress, "close", None)
+    if close is not None:
+        close()
+
+
 @click.command("build")
 @click.argument("path")
 @click.option(
@@ -136,15 +142,14 @@ def build_cmd(path: str, dockerfile: str | None, tags: tuple[str, ...], build_ar
     progress = _progress(progress_mode, quiet or progress_mode == "quiet")
     try:
         result = build_image(engine(), request, progress)
-    except BuildFailed as exc:
-        close = getattr(progress, "close", None)
-        if close is not None:
-            close()
+    except (BuildFailed, errors.InvalidArgument, errors.NotFound, errors.DigestMismatch) as exc:
+        _close(progress)  # what docker build reports as a failed solve, exit code 1
         click.echo(f"ERROR: failed to solve: {exc}", err=True)
         sys.exit(1)
-    close = getattr(progress, "close", None)
-    if close is not None:
-        close()
+    except BaseException:
+        _close(progress)
+        raise
+    _close(progress)
     if iidfile:
         Path(iidfile).write_text(result.image_id)
     if quiet:

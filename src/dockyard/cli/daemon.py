@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,13 @@ def _run(root: str | None, hosts: tuple[str, ...], pidfile: str | None, debug: b
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = importlib.import_module("dockyard.api.server")  # the api shell, launched by name
     server.serve(Settings.resolve(root), list(hosts), Path(pidfile) if pidfile else None)
+    # The daemon has shut down (socket and pid file gone). Pool threads may still sit in a
+    # container wait or a followed log that only the container's exit would end: do not let
+    # them hold the process (containers outlive the daemon anyway).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 _host_option = click.option(
@@ -61,8 +70,6 @@ def _dockyardd(root: str | None, debug: bool, hosts: tuple[str, ...], pidfile: s
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point of the ``dockyardd`` console script."""
-    import sys
-
     from dockyard import errors
 
     try:

@@ -230,9 +230,9 @@ def load_cmd(input_: str | None, quiet: bool, platform: str | None) -> None:
                 lines = load_images(engine(), f, platform)
         except FileNotFoundError as exc:
             raise errors.NotFound(f"open {input_}: no such file or directory") from exc
-    if not quiet or True:
-        for line in lines:
-            click.echo(line)
+    # As docker: -q hides progress only; the "Loaded image" lines are the result.
+    for line in lines:
+        click.echo(line)
 
 
 @click.command("prune")

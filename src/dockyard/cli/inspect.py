@@ -19,6 +19,7 @@ LOOKUPS: list[tuple[str, Callable[[str], dict[str, Any]]]] = [
     ("container", lambda name: engine().containers.inspect(name)),
     ("image", lambda name: engine().images.inspect(name)),
     ("volume", lambda name: engine().volumes.inspect(name)),
+    ("network", lambda name: engine().networks.inspect(name)),
 ]
 
 

@@ -38,6 +38,8 @@ COMMANDS: dict[str, str] = {
     "build": "build:build_cmd",
     "builder": "build:builder_group",
     "volume": "volumes:volume_group",
+    "network": "networks:network_group",
+    "port": "networks:port_cmd",
     "run": "run:run_cmd",
     "create": "run:create_cmd",
     "start": "containers:start_cmd",

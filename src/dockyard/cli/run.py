@@ -109,6 +109,21 @@ def _ulimit(value: str) -> dict[str, Any]:
     return {"Name": name, "Soft": soft_i, "Hard": hard_i}
 
 
+def _security_opt(value: str) -> str:
+    """``seccomp=FILE`` → ``seccomp=<the profile's JSON>`` (Docker's CLI reads the file)."""
+    for prefix in ("seccomp=", "seccomp:"):
+        if value.startswith(prefix) and value[len(prefix) :] != "unconfined":
+            path = value[len(prefix) :]
+            try:
+                with open(path, encoding="utf-8") as f:
+                    return f"seccomp={f.read()}"
+            except OSError as exc:
+                raise errors.InvalidArgument(
+                    f"opening seccomp profile ({path}) failed: {exc.strerror}"
+                ) from exc
+    return value
+
+
 def build_request(opts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Docker's ``Config`` and ``HostConfig`` for the parsed flags of ``run``/``create``.
 
@@ -175,7 +190,7 @@ def build_request(opts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         "CapDrop": list(opts["cap_drop"]) or None,
         "Privileged": opts["privileged"],
         "ReadonlyRootfs": opts["read_only"],
-        "SecurityOpt": list(opts["security_opt"]) or None,
+        "SecurityOpt": [_security_opt(o) for o in opts["security_opt"]] or None,
         "Ulimits": [_ulimit(u) for u in opts["ulimit"]] or None,
         "Init": True if opts["init"] else None,
         "Runtime": opts["runtime"] or "builtin",
@@ -266,7 +281,8 @@ def _ensure_image(name: str, pull: str) -> None:
     except (ImportError, AttributeError):
         ensure = None
     if ensure is not None:
-        ensure(eng, name, pull=pull)
+        ensure(eng, name, pull=pull,
+               on_missing=lambda message: click.echo(message, err=True))  # fmt: skip
         return
     if not eng.images.exists(name):
         raise errors.NotFound(f"No such image: {name}")
@@ -329,7 +345,8 @@ def attach_and_wait(cid: str, *, tty: bool, stdin: bool, auto_remove: bool) -> i
     record = svc.resolve(cid)
     sd = svc.state_dir(cid)
     try:
-        svc.start(cid, attach=True)
+        size = (terminal_size(0) or terminal_size(1)) if tty else None
+        svc.start(cid, attach=True, winsize=size)
         sock = client.connect_attach(sd)
     except errors.DockyardError:
         if auto_remove:
@@ -350,10 +367,14 @@ def attach_and_wait(cid: str, *, tty: bool, stdin: bool, auto_remove: bool) -> i
             except ProcessLookupError:
                 pass
 
-    _ = terminal_size
+    stdin_sock = client.connect_attach(sd) if stdin and not tty else None
     with sock:
-        ended = attach_stream(sock, tty=tty, stdin=stdin, on_resize=resize if tty else None,
-                              on_signal=None if tty else forward)  # fmt: skip
+        ended = attach_stream(
+            sock, tty=tty, stdin=stdin, on_resize=resize if tty else None,
+            on_signal=None if tty else forward, stdin_sock=stdin_sock,
+        )  # fmt: skip
+    if stdin_sock is not None:
+        stdin_sock.close()
     if not ended:
         click.echo("", err=True)
         return 0

@@ -12,9 +12,8 @@ import click
 from dockyard.cli._context import engine
 from dockyard.cli._format import Template, emit
 from dockyard.cli._humanize import human_size
-
-API_VERSION = "1.47"
-MIN_API_VERSION = "1.24"
+from dockyard.service.apiversion import MAX_API_VERSION as API_VERSION
+from dockyard.service.apiversion import MIN_API_VERSION
 
 
 def _version_info() -> dict[str, object]:
@@ -116,7 +115,7 @@ def df_cmd(verbose: bool, fmt: str | None) -> None:
 
 
 def _reclaimable(reclaimable: int, size: int) -> str:
-    pct = int(round(100 * reclaimable / size)) if size else 0
+    pct = round(100 * reclaimable / size) if size else 0
     return f"{human_size(reclaimable)} ({pct}%)"
 
 

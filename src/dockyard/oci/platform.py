@@ -63,7 +63,7 @@ def parse(text: str) -> Platform:
         arch, variant = _MACHINE_TO_GOARCH.get(parts[0], (parts[0], None))
         return Platform(host().os, arch, variant)
     if len(parts) in (2, 3) and all(parts):
-        arch, default_variant = _MACHINE_TO_GOARCH.get(parts[1], (parts[1], None))
+        arch, _ = _MACHINE_TO_GOARCH.get(parts[1], (parts[1], None))
         variant = parts[2] if len(parts) == 3 else None
         return Platform(parts[0], arch, variant)
     raise errors.InvalidArgument(f"invalid platform: {text!r}")

@@ -181,12 +181,20 @@ def build_image(engine: Engine, req: BuildImageRequest, progress: Progress) -> B
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-    image_id = engine.images.register(out.manifest_digest, ref=refs[0] if refs else None)
-    for ref in refs[1:]:
-        engine.images.tag(image_id, str(ref))
+    if _registered(engine, out.config_digest, out.manifest_digest):
+        image_id = out.config_digest  # a fully cached rebuild: nothing to unpack or record
+    else:
+        image_id = engine.images.register(out.manifest_digest)
     for ref in refs:
-        engine.events.emit("image", "tag", image_id, {"name": ref.familiar()})
+        engine.images.tag(image_id, str(ref))  # emits the "tag" event, as Docker's build does
     return BuildImageResult(image_id, [ref.familiar() for ref in refs])
+
+
+def _registered(engine: Engine, image_id: str, manifest_digest: str) -> bool:
+    try:
+        return engine.image_records.get(image_id).manifest_digest == manifest_digest
+    except errors.NotFound:
+        return False
 
 
 def prune_build_cache(engine: Engine) -> tuple[int, int]:

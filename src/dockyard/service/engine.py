@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from dockyard.metadata.images import ImageRecords
     from dockyard.service.containers.service import ContainerService
     from dockyard.service.images import ImageService
+    from dockyard.service.networks import NetworkService
     from dockyard.service.volumes import VolumeService
     from dockyard.snapshot.protocol import Snapshotter
 
@@ -82,6 +83,12 @@ class Engine:
         from dockyard.service.volumes import VolumeService
 
         return VolumeService(self)
+
+    @cached_property
+    def networks(self) -> NetworkService:
+        from dockyard.service.networks import NetworkService
+
+        return NetworkService(self)
 
     @property
     def lock_dir(self):  # type: ignore[no-untyped-def]

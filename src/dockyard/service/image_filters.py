@@ -53,16 +53,11 @@ class ImageFilter:
             return False
         if any(record.created <= s for s in self._since):
             return False
-        if self._f.get("reference") and not record.repo_tags:
-            return False
-        return True
+        return not (self._f.get("reference") and not record.repo_tags)
 
     def keep_ref(self, ref: Reference) -> bool:
         patterns = self._f.get("reference")
         if not patterns:
             return True
         candidates = [ref.familiar_name(), ref.familiar(), ref.name, str(ref)]
-        for pattern in patterns:
-            if any(fnmatch.fnmatchcase(c, pattern) for c in candidates):
-                return True
-        return False
+        return any(fnmatch.fnmatchcase(c, p) for p in patterns for c in candidates)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["PSEUDO_NETWORKS", "NetworkService", "endpoint_id", "network_doc"]
 
 PSEUDO_NETWORKS = {"host": "host", "none": "null"}  # name -> driver
+BUILTIN = ("bridge", "host", "none")
 _LS_FILTERS = ("driver", "id", "label", "name", "scope", "type", "dangling")
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -108,7 +109,7 @@ def _matches(doc: Mapping[str, Any], filters: Mapping[str, list[str]], used: boo
         "id": lambda v: doc["Id"].startswith(v),
         "name": lambda v: v in doc["Name"],
         "scope": lambda v: v == "local",
-        "type": lambda v: (v == "builtin") == (doc["Name"] in ("bridge", "host", "none")),
+        "type": lambda v: (v == "builtin") == (doc["Name"] in BUILTIN),
         "dangling": lambda v: (v.lower() in ("1", "true")) != used,
         "label": lambda v: (v.partition("=")[0] in doc["Labels"] and
                             ("=" not in v or doc["Labels"][v.partition("=")[0]] == v.partition("=")[2])),
@@ -165,7 +166,9 @@ class NetworkService:
 
     def _resolve(self, ref: str) -> NetworkRecord:
         if ref in ("bridge", "default"):
-            return self.default()
+            # read first: ensure_default rewrites the state file (~1 ms) even when it exists
+            known = [n for n in self.manager.list_networks() if n.default]
+            return known[0] if known else self.default()
         return self.manager.inspect_network(ref)
 
     def get(self, ref: str) -> NetworkRecord:
@@ -183,7 +186,7 @@ class NetworkService:
 
     def _created(self) -> str:
         try:
-            return _rfc3339(self.state_dir.stat().st_ctime)
+            return _rfc3339((self.state_dir / "network.lock").stat().st_ctime)
         except OSError:
             return ZERO_TIME
 
@@ -203,7 +206,8 @@ class NetworkService:
             for net in self.manager.list_networks()
         ]
         docs += [_pseudo_doc(n, self._pseudo_id(n), self._created()) for n in PSEUDO_NETWORKS]
-        docs = [d for d in docs if _matches(d, filters, d["Id"] in used or d["Name"] in PSEUDO_NETWORKS)]
+        # predefined networks are never dangling, as in Docker
+        docs = [d for d in docs if _matches(d, filters, d["Id"] in used or d["Name"] in BUILTIN)]
         return sorted(docs, key=lambda d: d["Name"])
 
     def endpoints(self, container_id: str) -> list[Endpoint]:
@@ -293,11 +297,12 @@ class NetworkService:
 
     def disconnect_all(self, container_id: str) -> None:
         """Withdraw every port and endpoint of *container_id* (never raises NotFound)."""
-        self.manager.unpublish(container_id)
         for ep in self.endpoints(container_id):
             net = self.manager.inspect_network(ep.network_id)
-            if self.manager.disconnect(net.id, container_id):
+            if self.manager.disconnect(net.id, container_id):  # its ports there go too
                 self._emit("disconnect", net, container_id)
+        if self.manager.ports(container_id):  # none unless the state was edited by hand
+            self.manager.unpublish(container_id)
 
     # -- DNS helper -------------------------------------------------------------------------
     def dns_helper_pid(self) -> int:

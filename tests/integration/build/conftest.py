@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from build_test_helpers import BASE, Builder
 
 from _helpers.images import busybox_rootfs, tar_dir
-
-from build_test_helpers import BASE, Builder
 
 
 @pytest.fixture(scope="session")

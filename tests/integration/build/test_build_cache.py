@@ -6,10 +6,10 @@ import json
 import os
 from pathlib import Path
 
+from build_test_helpers import BASE, Builder, steps
+
 from dockyard.service.engine import Engine
 from dockyard.service.settings import Settings
-
-from build_test_helpers import BASE, Builder, steps
 
 MULTI = f"""\
 FROM {BASE} AS build
@@ -44,7 +44,7 @@ def test_multistage_final_image_has_none_of_the_build_stage_layers(builder: Buil
     assert not set(build_stage[len(base):]) & set(final)
     # the artefact arrived: a child build can read it
     (context / "Dockerfile").write_text("FROM app:1\nRUN cat /app/artefact && test ! -e /src/heavy\n")
-    code, out = builder.build(context)
+    _, out = builder.build(context)
     assert "built-artefact" in out and "late-1" in out
     config = json.loads(builder.run("inspect", "app:1").stdout)[0]["Config"]
     assert config["Cmd"] == ["cat", "/app/artefact"]

@@ -141,7 +141,8 @@ def test_independent_stages_labels_iidfile_and_onbuild(builder: Builder, context
         f"FROM {BASE} AS a\nRUN echo a > /a\n"
         f"FROM {BASE} AS b\nRUN echo b > /b\n"
         f"FROM {BASE} AS skipped\nRUN echo never-runs\n"
-        f"FROM {BASE}\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n"
+        f"FROM {BASE}\nCOPY --from=a /a /a\nCOPY --from=b /b /b\nCOPY --from=0 /a /a0\n"
+        f"COPY --from={BASE} /etc/passwd /passwd-from-image\n"
         "ONBUILD RUN echo onbuild-trigger-ran\n"
     )
     iid = tmp_path / "iid"
@@ -152,10 +153,10 @@ def test_independent_stages_labels_iidfile_and_onbuild(builder: Builder, context
     inspect = json.loads(builder.run("inspect", "parent:1").stdout)[0]
     assert iid.read_text() == inspect["Id"]
     assert inspect["Config"]["Labels"] == {"team": "build"}
-    (context / "Dockerfile").write_text("FROM parent:1\nRUN cat /a /b\n")
+    (context / "Dockerfile").write_text("FROM parent:1\nRUN cat /a /b /a0 && head -c4 /passwd-from-image\n")
     _, out = builder.build(context)
     lines = _outputs(out)
-    assert "onbuild-trigger-ran" in lines and lines[-2:] == ["a", "b"]
+    assert "onbuild-trigger-ran" in lines and lines[-4:] == ["a", "b", "a", "root"]
 
 
 def test_missing_source_and_bad_dockerfile_are_errors(builder: Builder, context: Path) -> None:
@@ -165,3 +166,32 @@ def test_missing_source_and_bad_dockerfile_are_errors(builder: Builder, context:
     (context / "Dockerfile").write_text(f"FROM {BASE}\nRUNN x\n")
     proc = builder.run("build", str(context), check=False)
     assert proc.returncode != 0 and b"Dockerfile:2: unknown instruction: RUNN" in proc.stderr
+
+
+def test_add_url_with_checksum(builder: Builder, context: Path, tmp_path: Path) -> None:
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "tool.txt").write_bytes(b"downloaded tool\n")
+    digest = "sha256:" + hashlib.sha256(b"downloaded tool\n").hexdigest()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/tool.txt"
+        (context / "Dockerfile").write_text(
+            f"FROM {BASE}\nADD --checksum={digest} {url} /opt/\nRUN cat /opt/tool.txt && stat -c %a /opt/tool.txt\n"
+        )
+        _, out = builder.build(context)
+        assert _outputs(out)[-2:] == ["downloaded tool", "600"]
+        (context / "Dockerfile").write_text(f"FROM {BASE}\nADD --checksum=sha256:{'0' * 64} {url} /opt/\n")
+        code, out = builder.build(context, check=False)
+        assert code == 1 and "checksum mismatch" in out
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -26,7 +26,7 @@ def test_detached_container_lifecycle_leaves_nothing_after_rm(any_runtime: Docky
 
     ps = d.out("ps")
     assert cid[:12] in ps and "Up " in ps and "web" in ps
-    assert d.out("ps", "-q") .split() == [cid[:12]]
+    assert d.out("ps", "-q").split() == [cid[:12]]
     assert d.out("ps", "--filter", "status=exited", "-q") == ""
 
     d.wait_for("web", lambda i: True)

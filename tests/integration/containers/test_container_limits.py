@@ -24,7 +24,8 @@ def test_pids_limit_stops_a_fork_bomb(dockyard: Dockyard) -> None:
         "bomb() { bomb | bomb & }; bomb; sleep 60",
     ).strip()  # fmt: skip
     time.sleep(1.0)
-    current = (CGROUP_BASE / "pids" / "dockyard" / cid / "pids.current").read_text()
+    v1 = CGROUP_BASE / "pids" / "dockyard" / cid / "pids.current"
+    current = (v1 if v1.exists() else CGROUP_BASE / "dockyard" / cid / "pids.current").read_text()
     assert int(current) <= 8
     assert "fork" in d.run("logs", cid).stderr.decode().lower()  # "can't fork": refused
     d.run("rm", "-f", cid)

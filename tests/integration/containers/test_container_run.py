@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from conftest import Dockyard
 
 
@@ -31,7 +32,7 @@ def test_missing_command_in_detached_run_is_an_error_and_shows_as_created(
 ) -> None:
     proc = dockyard.container("-d", "--name", "bad", "busybox", "nope")
     assert proc.returncode == 127
-    assert b'executable file not found in $PATH' in proc.stderr
+    assert b"executable file not found in $PATH" in proc.stderr
     state = dockyard.inspect("bad")["State"]
     assert (state["Status"], state["ExitCode"]) == ("created", 127)
     assert "executable file not found" in state["Error"]
@@ -56,8 +57,7 @@ def test_names_are_unique_generated_and_validated(dockyard: Dockyard) -> None:
     again = d.run("create", "--name", "web", "busybox", "true", check=False)
     assert again.returncode == 125
     assert (
-        f'The container name "/web" is already in use by container "{cid}"'.encode()
-        in again.stderr
+        f'The container name "/web" is already in use by container "{cid}"'.encode() in again.stderr
     )
     bad = d.run("create", "--name", "-x", "busybox", "true", check=False)
     assert bad.returncode == 125 and b"Invalid container name (-x)" in bad.stderr

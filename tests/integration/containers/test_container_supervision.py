@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import pytest
+
 from conftest import DOCKYARD, Dockyard, leftovers
 
 
@@ -37,7 +38,7 @@ def test_health_check_shows_in_ps_and_inspect(dockyard: Dockyard) -> None:
     ps = d.out("ps", "--format", "{{.Names}} {{.Status}}").splitlines()
     assert any(line.startswith("good Up") and line.endswith("(healthy)") for line in ps)
     assert any(line.startswith("bad Up") and line.endswith("(unhealthy)") for line in ps)
-    assert d.out("ps", "-q", "--filter", "health=healthy") .split() == [good["Id"][:12]]
+    assert d.out("ps", "-q", "--filter", "health=healthy").split() == [good["Id"][:12]]
 
 
 @pytest.mark.parametrize("delay", [0.15, 0.35, 0.6])
@@ -45,9 +46,11 @@ def test_cli_killed_mid_start_leaves_a_state_ps_shows_and_rm_cleans(
     dockyard: Dockyard, delay: float
 ) -> None:
     d = dockyard
-    cli = subprocess.Popen([*DOCKYARD, "--root", str(d.root), "run", "-d", "--name", "half",
-                            "busybox", "sleep", "60"],  # fmt: skip
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = subprocess.Popen(
+        [*DOCKYARD, "--root", str(d.root), "run", "-d", "--name", "half", "busybox", "sleep", "60"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(delay)
     cli.send_signal(signal.SIGKILL)
     cli.wait()

@@ -6,7 +6,7 @@ import pytest
 
 from dockyard import errors
 from dockyard.build.instructions import parse_dockerfile
-from dockyard.build.planner import meta_scope, platform_args, plan_stages, step_key
+from dockyard.build.planner import meta_scope, plan_stages, platform_args, step_key
 from dockyard.oci.platform import Platform
 
 MULTI = """\

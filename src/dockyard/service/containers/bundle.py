@@ -183,14 +183,26 @@ def healthcheck_of(config: dict[str, Any], probe_prefix: list[str]) -> dict[str,
     }
 
 
+def _split_opt(opt: str) -> tuple[str, str]:
+    """``key=value`` or Docker's legacy ``key:value`` (whichever separator comes first)."""
+    cut = min((i for i in (opt.find("="), opt.find(":")) if i >= 0), default=len(opt))
+    return opt[:cut], opt[cut + 1 :]
+
+
 def _seccomp(security_opt: list[str]) -> str | dict[str, Any] | None:
     import json
 
     for opt in security_opt:
-        key, _, value = opt.replace(":", "=", 1).partition("=")
+        key, value = _split_opt(opt)
         if key == "seccomp":
             if value == "unconfined":
                 return "unconfined"
+            if value.lstrip().startswith("{"):  # the profile itself, as Docker's CLI sends it
+                try:
+                    loaded: dict[str, Any] = json.loads(value)
+                except ValueError as exc:
+                    raise errors.InvalidArgument(f"decoding seccomp profile failed: {exc}") from exc
+                return loaded
             try:
                 with open(value, encoding="utf-8") as f:  # read at create by the caller's path
                     profile: dict[str, Any] = json.load(f)
@@ -205,7 +217,7 @@ def _seccomp(security_opt: list[str]) -> str | dict[str, Any] | None:
 def validate_security_opt(security_opt: list[str]) -> None:
     """Refuse options Dockyard does not know. Raises InvalidArgument (Docker's message)."""
     for opt in security_opt:
-        key = opt.replace(":", "=", 1).partition("=")[0]
+        key = _split_opt(opt)[0]
         if key not in ("seccomp", "no-new-privileges", "apparmor", "label"):
             raise errors.InvalidArgument(f"Invalid --security-opt: {opt!r}")
 
@@ -266,8 +278,10 @@ def build_spec(
         env.append("TERM=xterm")
     security_opt = list(host.get("SecurityOpt") or [])
     validate_security_opt(security_opt)
-    nnp = any(o.split("=")[0].split(":")[0] == "no-new-privileges"
-              and o.partition("=")[2] in ("", "true") for o in security_opt)  # fmt: skip
+    nnp = any(
+        _split_opt(o)[0] == "no-new-privileges" and _split_opt(o)[1] in ("", "true")
+        for o in security_opt
+    )
     uid, gid, groups = user
     return ContainerSpec(
         args=tuple(argv),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 from dockyard import errors
@@ -60,6 +59,8 @@ def _runtime_delete(svc: ContainerService, record: ContainerRecord) -> None:
         base = runtimes.runtime_base(record.runtime, svc.engine.settings.exec_root)
     except errors.DockyardError:
         return
+    import subprocess
+
     subprocess.run([*base, "delete", "--force", record.id], capture_output=True, check=False)
 
 

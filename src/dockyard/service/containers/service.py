@@ -87,11 +87,13 @@ class ContainerService:
 
         return create(self, config, host_config, name)
 
-    def start(self, ref: str, *, attach: bool = False) -> ShimInfo | None:
+    def start(
+        self, ref: str, *, attach: bool = False, winsize: tuple[int, int] | None = None
+    ) -> ShimInfo | None:
         """See ``start.start``."""
         from dockyard.service.containers.start import start
 
-        return start(self, self.resolve(ref), attach=attach)
+        return start(self, self.resolve(ref), attach=attach, winsize=winsize)
 
     def stop(self, ref: str, timeout: int | None = None) -> None:
         """See ``stop.stop``."""

@@ -170,7 +170,11 @@ def _restart_text(host: dict[str, Any]) -> str:
 
 
 def shim_config(
-    svc: ContainerService, record: ContainerRecord, mounts: list[Any], attach: bool
+    svc: ContainerService,
+    record: ContainerRecord,
+    mounts: list[Any],
+    attach: bool,
+    winsize: tuple[int, int] | None = None,
 ) -> Any:
     """The ``ShimConfig`` that runs *record* with its runtime (see ``runtimes``)."""
     from dockyard.runtime.cgroups import detect
@@ -195,6 +199,7 @@ def shim_config(
         cwd=sd,
         tty=tty,
         console_socket="console.sock" if tty else None,
+        winsize=winsize if tty else None,
         open_stdin=bool(config.get("OpenStdin")),
         stdin_once=bool(config.get("StdinOnce")),
         wait_attach=attach,
@@ -219,10 +224,15 @@ def _cgroup(svc: ContainerService, record: ContainerRecord) -> None:
 
 
 def start(
-    svc: ContainerService, record: ContainerRecord, *, attach: bool = False
+    svc: ContainerService,
+    record: ContainerRecord,
+    *,
+    attach: bool = False,
+    winsize: tuple[int, int] | None = None,
 ) -> ShimInfo | None:
     """Start *record*; None if it was running already. With *attach* the shim holds the
-    process until a client connects to its attach socket (``run`` without ``-d``).
+    process until a client connects to its attach socket (``run`` without ``-d``);
+    *winsize* (rows, cols) is the tty's first size.
 
     Raises StartError (exit_code 125/126/127 as Docker), InvalidArgument, NotFound.
     """
@@ -242,7 +252,7 @@ def start(
             pass
     mounts = prepare_bundle(svc, record)
     _cgroup(svc, record)
-    cfg = shim_config(svc, record, mounts, attach)
+    cfg = shim_config(svc, record, mounts, attach, winsize)
     try:
         info = start_shim(sd, cfg)
     except errors.FailedPrecondition as exc:

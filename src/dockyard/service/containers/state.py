@@ -6,16 +6,19 @@ Nothing about a running container is stored in SQLite: ``state.json`` (running /
 tells the truth after the CLI that started a container died, or after a reboot (a shim that
 is gone while its ``state.json`` says running reads as ``dead`` or ``exited``).
 
-Imports only the standard library and ``runtime.shim.client`` (file readers).
+Reads the files itself (the shim's ``FILES`` names) rather than through ``shim.client``, whose
+imports (subprocess, socket) would slow every ``ps``. Imports only the standard library and
+``runtime.shim.config``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.runtime.shim import client
+from dockyard.runtime.shim.config import FILES
 
 __all__ = ["ZERO_TIME", "LiveState", "read_live_state"]
 
@@ -90,13 +93,31 @@ def _start_failed(state_dir: str, live: LiveState) -> None:
         live.error = message
 
 
+def _read(state_dir: str, key: str) -> dict[str, Any] | None:
+    try:
+        with open(os.path.join(state_dir, FILES[key]), encoding="utf-8") as f:
+            data: dict[str, Any] = json.load(f)
+            return data
+    except FileNotFoundError:
+        return None
+
+
+def _shim_alive(pid: int) -> bool:
+    """The shim's liveness as ``shim.client.shim_alive`` decides it (its command line)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"dockyard.runtime.shim" in f.read()
+    except OSError:
+        return False
+
+
 def read_live_state(state_dir: str) -> LiveState:
     """The live state of the container whose shim works in *state_dir* (never raises)."""
     live = LiveState()
     try:
-        state = client.read_state(state_dir)
-        last = client.read_exit(state_dir)
-        health = client.read_health(state_dir)
+        state = _read(state_dir, "state")
+        last = _read(state_dir, "exit")
+        health = _read(state_dir, "health")
     except (OSError, ValueError):
         live.status = "dead"
         return live
@@ -121,7 +142,7 @@ def read_live_state(state_dir: str) -> LiveState:
         live.status = "exited"
         _start_failed(state_dir, live)
         return live
-    if not client.shim_alive(state_dir):
+    if not live.shim_pid or not _shim_alive(live.shim_pid):
         live.status = "exited" if last is not None else "dead"
         return live
     if status == "restarting":

@@ -368,6 +368,7 @@ def attach_and_wait(cid: str, *, tty: bool, stdin: bool, auto_remove: bool) -> i
                 pass
 
     stdin_sock = client.connect_attach(sd) if stdin and not tty else None
+    svc.emit("attach", record)
     with sock:
         ended = attach_stream(
             sock, tty=tty, stdin=stdin, on_resize=resize if tty else None,

@@ -85,7 +85,8 @@ class ImageService:
                 raise errors.InvalidArgument(f"image ID {name!r} is ambiguous")
         if ref is None:
             reference.parse(name)  # raise the reference's own error
-        raise errors.NotFound(f"No such image: {name}")
+            raise errors.NotFound(f"No such image: {name}")
+        raise errors.NotFound(f"No such image: {ref.familiar()}")  # as docker: nope:latest
 
     @staticmethod
     def _parse_or_none(name: str) -> reference.Reference | None:

@@ -113,9 +113,9 @@ def test_errors_name_the_object_and_exit_125(dockyard) -> None:
     assert "Error: No such object: nope:1" in proc.stderr.decode()
     proc = dockyard.run("tag", "nope", "x:1", check=False)
     assert proc.returncode == 125
-    assert proc.stderr.decode().strip() == "Error: No such image: nope"
+    assert proc.stderr.decode().strip() == "Error: No such image: nope:latest"
     proc = dockyard.run("save", "-o", "/tmp/never.tar", "nope", check=False)
-    assert proc.returncode == 125 and "No such image: nope" in proc.stderr.decode()
+    assert proc.returncode == 125 and "No such image: nope:latest" in proc.stderr.decode()
     assert not Path("/tmp/never.tar").exists()
     proc = dockyard.run("import", "/nonexistent.tar", check=False)
     assert proc.returncode == 125

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _helpers.images import busybox_rootfs, tar_dir
 from netsvc_support import talk
 
+from _helpers.images import busybox_rootfs, tar_dir
 from dockyard.network import dnswire
 from dockyard.network._netns import run_in_netns
 from dockyard.service.container_network import attach_container, detach_container

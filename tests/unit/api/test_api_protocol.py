@@ -43,7 +43,7 @@ def test_too_old_and_too_new_versions_are_refused_with_dockers_messages(api: Api
 
 def test_errors_are_json_messages_with_the_categorys_status(api: Api) -> None:
     missing = api.get("/images/nosuch/json")
-    assert (missing.status, missing.json()) == (404, {"message": "No such image: nosuch"})
+    assert (missing.status, missing.json()) == (404, {"message": "No such image: nosuch:latest"})
     assert missing.headers["Content-Type"] == "application/json"  # exactly: docker reads it so
     bad = api.get("/images/json", params={"filters": "{not json"})
     assert bad.status == 400 and bad.json()["message"].startswith("invalid filters")

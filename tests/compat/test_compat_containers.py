@@ -93,8 +93,6 @@ def test_docker_run_attached(daemon: Daemon, busybox: str) -> None:
     assert missing.returncode == 127 and "/no/such/command" in missing.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="the shim drops an attach client that half-closes its "
-                   "stdin, output and all (runtime/shim/attach.py AttachServer.receive)")
 def test_docker_run_with_stdin(daemon: Daemon, busybox: str) -> None:
     run = subprocess.run(["docker", "run", "-i", busybox, "sh", "-c", "cat; echo after-eof"],
                          env=daemon.env, input="hello\n", capture_output=True, text=True,

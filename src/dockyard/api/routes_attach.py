@@ -78,8 +78,12 @@ class _HalfOpen(asyncio.Protocol):
         self.inner = inner
         self.stdin: _Stdin | None = None
         self.eof = False
+        self.early: list[bytes] = []  # stdin that came before the container was there
 
     def data_received(self, data: bytes) -> None:
+        if self.stdin is None:
+            self.early.append(data)  # the connection is hijacked: these bytes are stdin
+            return
         self.inner.data_received(data)
 
     def eof_received(self) -> bool:
@@ -118,6 +122,9 @@ async def _copy_out(request: web.Request, response: web.StreamResponse, sock: so
         feeder = _Stdin(loop, sock)
         request.protocol.set_parser(feeder)  # type: ignore[arg-type]
         if half_open is not None:
+            for data in half_open.early:  # `echo hi | docker run -i`: input came first
+                feeder.feed_data(data)
+            half_open.early.clear()
             half_open.stdin = feeder
             if half_open.eof:  # stdin ended before the container started
                 feeder.feed_eof()

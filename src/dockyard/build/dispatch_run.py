@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import posixpath
 from collections.abc import Callable
 from pathlib import Path
@@ -63,7 +64,11 @@ def run_step(runner: StageRunner, state: StageState, inst: Instruction, label: s
     shown = " ".join(args)
     if history_args:
         shown = f"|{len(history_args)} {' '.join(history_args)} {shown}"
-    key = step_key(state.key, "RUN", args, env, user, state.workdir, network, mount_keys,
+    keyed_env = [
+        e for e in env if e.partition("=")[0] not in extra or e.partition("=")[0] in state.args
+    ]
+    # proxy settings reach the command but not the key (BuildKit's rule)
+    key = step_key(state.key, "RUN", args, keyed_env, user, state.workdir, network, mount_keys,
                    stdin.decode() if stdin else None)  # fmt: skip
 
     def make(vertex: int) -> Callable[[Path], None]:
@@ -96,6 +101,8 @@ def _oci_mount(
         host.mkdir(parents=True, exist_ok=True)
         if m.mode is not None:
             host.chmod(m.mode)
+        if m.uid is not None or m.gid is not None:
+            os.chown(host, m.uid if m.uid is not None else -1, m.gid if m.gid is not None else -1)
         return {"destination": m.target, "type": "bind", "source": str(host),
                 "options": ["rbind", "rw"]}  # fmt: skip
     if m.type == "tmpfs":

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dockyard.build.context import BuildContext
 from dockyard.build.instructions import Dockerfile
-from dockyard.build.planner import meta_scope, plan_stages, platform_args, step_key
+from dockyard.build.planner import PROXY_ARGS, meta_scope, plan_stages, platform_args, step_key
 from dockyard.build.progress import Progress
 from dockyard.build.protocol import BaseResolver, Storage
 from dockyard.build.state import Layer, StageState
@@ -54,6 +54,7 @@ class BuildOutput:
     config_digest: str
     manifest_digest: str
     layers: list[Layer]
+    unused_args: list[str] = field(default_factory=list)
 
 
 def _run_stages(session: BuildSession, request: BuildRequest) -> StageState:
@@ -104,16 +105,27 @@ def build(
         labels = dict(final.config.get("Labels") or {})
         labels.update(request.labels)
         final.config["Labels"] = labels
+    unused = _unused_args(request)
     key = step_key(final.key, "image", sorted(request.labels.items()))
     earlier = None if request.no_cache else storage.cache.result(key)
     if earlier is not None and all(storage.content.has(d) for d in earlier):
-        return BuildOutput(earlier[0], earlier[1], final.layers)
+        return BuildOutput(earlier[0], earlier[1], final.layers, unused)
     config_bytes = docs.canonical(final.finish(docs.now_rfc3339()))
     config_digest = storage.content.put_bytes(config_bytes)
     manifest = docs.new_manifest(config_bytes, [dict(la.descriptor) for la in final.layers])
     manifest_digest = storage.content.put_bytes(docs.canonical(manifest))
     storage.cache.put_result(key, config_digest, manifest_digest)
-    return BuildOutput(config_digest, manifest_digest, final.layers)
+    return BuildOutput(config_digest, manifest_digest, final.layers, unused)
+
+
+def _unused_args(request: BuildRequest) -> list[str]:
+    """``--build-arg`` names no ARG declares (Docker warns about them), proxies excepted."""
+    declared = {name for inst in request.dockerfile.meta_args for name, _ in inst.pairs}
+    for stage in request.dockerfile.stages:
+        for inst in stage.instructions:
+            if inst.name == "arg":
+                declared.update(name for name, _ in inst.pairs)
+    return sorted(set(request.build_args) - declared - PROXY_ARGS)
 
 
 def oci_layer_type(media_type: str) -> str:

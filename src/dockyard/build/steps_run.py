@@ -47,6 +47,8 @@ class RunMount:
     required: bool = False
     size: int = 0
     mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
 
 
 def _truthy(value: str) -> bool:
@@ -79,10 +81,16 @@ def parse_mount(spec: str) -> RunMount:
         text = fields["size"].lower().rstrip("b")
         unit = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(text[-1:], 1)
         size = int(text.rstrip("kmg") or 0) * unit
-    mode = int(fields["mode"], 8) if fields.get("mode") else None
+    try:
+        mode = int(fields["mode"], 8) if fields.get("mode") else None
+        uid = int(fields["uid"]) if fields.get("uid") else None
+        gid = int(fields["gid"]) if fields.get("gid") else None
+    except ValueError as exc:
+        raise errors.InvalidArgument(f"mount {spec!r}: {exc}") from exc
     return RunMount(kind, target, fields.get("source") or fields.get("src") or "",
                     fields.get("from", ""), ident, readonly,
-                    _truthy(fields["required"]) if "required" in fields else False, size, mode)  # fmt: skip
+                    _truthy(fields["required"]) if "required" in fields else False, size, mode,
+                    uid, gid)  # fmt: skip
 
 
 @dataclass(frozen=True)

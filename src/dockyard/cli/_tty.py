@@ -133,9 +133,9 @@ def attach_stream(
                     demux.feed(data)
                 else:
                     _write_all(1, data)
-            if in_sock is not sock and in_sock.fileno() >= 0 and in_sock.fileno() in ready:
-                if not in_sock.recv(65536):  # its copy of the output: discarded
-                    in_sock.close()
+            second = in_sock is not sock and in_sock.fileno() >= 0 and in_sock.fileno() in ready
+            if second and not in_sock.recv(65536):  # its copy of the output is discarded
+                in_sock.close()
             if stdin_open and 0 in ready:
                 data = os.read(0, 65536)
                 if not data:

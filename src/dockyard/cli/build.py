@@ -36,15 +36,34 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return out
 
 
-def _secrets(values: tuple[str, ...]) -> dict[str, Path]:
+def _secrets(values: tuple[str, ...], temp: list[Path]) -> dict[str, Path]:
+    """``--secret id=NAME,src=PATH`` or ``id=NAME,env=VAR`` (written to a 0600 temp file, whose
+    path is added to ``temp`` for the caller to remove)."""
+    import os
+    import tempfile
+
     out: dict[str, Path] = {}
     for value in values:
         fields = dict(p.partition("=")[::2] for p in value.split(","))
         ident = fields.get("id", "")
         src = fields.get("src") or fields.get("source")
-        if not ident or not src:
-            raise errors.InvalidArgument(f"invalid secret {value!r}: want id=NAME,src=PATH")
-        path = Path(src).absolute()
+        env = fields.get("env")
+        if ident and not src and not env:
+            env = ident if ident in os.environ else None
+        if not ident or not (src or env):
+            raise errors.InvalidArgument(
+                f"invalid secret {value!r}: want id=NAME,src=PATH or env=VAR"
+            )
+        if env is not None and not src:
+            if env not in os.environ:
+                raise errors.NotFound(f"secret {ident}: environment variable {env} is not set")
+            fd, name = tempfile.mkstemp(prefix="dockyard-secret-")
+            temp.append(Path(name))
+            with os.fdopen(fd, "w") as f:
+                f.write(os.environ[env])
+            out[ident] = Path(name)
+            continue
+        path = Path(str(src)).absolute()
         if not path.is_file():
             raise errors.NotFound(f"secret {ident}: no such file {src}")
         out[ident] = path
@@ -129,6 +148,7 @@ def build_cmd(path: str, dockerfile: str | None, tags: tuple[str, ...], build_ar
     from dockyard.build.executor import BuildFailed
     from dockyard.service.build import BuildImageRequest, build_image
 
+    temp: list[Path] = []
     directory, tar, text = _context(path)
     if dockerfile == "-":
         text = sys.stdin.read()
@@ -136,7 +156,7 @@ def build_cmd(path: str, dockerfile: str | None, tags: tuple[str, ...], build_ar
     request = BuildImageRequest(
         context_dir=directory, context_tar=tar, dockerfile=dockerfile, dockerfile_text=text,
         tags=list(tags), build_args=_pairs(build_args, "build-arg"), target=target,
-        no_cache=no_cache, pull=pull, labels=_pairs(labels, "label"), secrets=_secrets(secrets),
+        no_cache=no_cache, pull=pull, labels=_pairs(labels, "label"), secrets=_secrets(secrets, temp),
         platform=platform,
     )  # fmt: skip
     progress = _progress(progress_mode, quiet or progress_mode == "quiet")
@@ -149,7 +169,13 @@ def build_cmd(path: str, dockerfile: str | None, tags: tuple[str, ...], build_ar
     except BaseException:
         _close(progress)
         raise
+    finally:
+        for secret_file in temp:
+            secret_file.unlink(missing_ok=True)
     _close(progress)
+    if result.unused_args:
+        click.echo(f"[Warning] One or more build-args [{' '.join(result.unused_args)}] "
+                   "were not consumed", err=True)  # fmt: skip
     if iidfile:
         Path(iidfile).write_text(result.image_id)
     if quiet:

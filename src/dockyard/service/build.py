@@ -60,6 +60,7 @@ class BuildImageRequest:
 class BuildImageResult:
     image_id: str
     tags: list[str]
+    unused_args: list[str] = field(default_factory=list)
 
 
 def build_cache(engine: Engine) -> BuildCache:
@@ -187,7 +188,7 @@ def build_image(engine: Engine, req: BuildImageRequest, progress: Progress) -> B
         image_id = engine.images.register(out.manifest_digest)
     for ref in refs:
         engine.images.tag(image_id, str(ref))  # emits the "tag" event, as Docker's build does
-    return BuildImageResult(image_id, [ref.familiar() for ref in refs])
+    return BuildImageResult(image_id, [ref.familiar() for ref in refs], out.unused_args)
 
 
 def _registered(engine: Engine, image_id: str, manifest_digest: str) -> bool:

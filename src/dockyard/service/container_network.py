@@ -293,14 +293,15 @@ def _attach_bridge(engine: Engine, container_id: str, name: str, netns_path: str
                    extra_hosts: Iterable[str | tuple[str, str]], hostname: str,
                    domainname: str, mac: str | None, host_resolv: str) -> NetworkSetup:  # fmt: skip
     service = engine.networks
-    wanted: dict[str, tuple[Sequence[str], str | None]] = {primary: ((), None)}
+    # by network id, so a network named once by name and once by id is joined once
+    wanted: dict[str, tuple[Sequence[str], str | None]] = {service.get(primary).id: ((), None)}
     for net_name, aliases, ip in networks:
-        wanted[net_name] = (tuple(aliases or ()), ip or None)
+        wanted[service.get(net_name).id] = (tuple(aliases or ()), ip or None)
     endpoints: list[Endpoint] = []
     published: list[PortMapping] = []
     try:
-        for i, (net_name, (aliases, ip)) in enumerate(wanted.items()):
-            endpoints.append(service.connect(net_name, container_id, name, netns_path, aliases, ip,
+        for i, (net_id, (aliases, ip)) in enumerate(wanted.items()):
+            endpoints.append(service.connect(net_id, container_id, name, netns_path, aliases, ip,
                                              mac if i == 0 else None))  # fmt: skip
         if requested:
             published = service.manager.publish(endpoints[0], requested)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -115,6 +116,27 @@ def _matches(doc: Mapping[str, Any], filters: Mapping[str, list[str]], used: boo
                             ("=" not in v or doc["Labels"][v.partition("=")[0]] == v.partition("=")[2])),
     }  # fmt: skip
     return all(any(tests[key](v) for v in values) for key, values in filters.items())
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|ns)")
+_UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def _until(value: str, now: float | None = None) -> float:
+    """An ``until=`` value as a Unix time: a Go duration before now (``24h``, ``1h30m``), a Unix
+    timestamp, or an RFC 3339 date. Raises InvalidArgument."""
+    now = time.time() if now is None else now
+    if value and _DURATION.sub("", value) == "":
+        return now - sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(value))
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise errors.InvalidArgument(f"invalid filter 'until={value}'") from None
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
 
 
 def parse_filters(args: Sequence[str]) -> dict[str, list[str]]:
@@ -244,13 +266,18 @@ class NetworkService:
         return net
 
     def prune(self, filter_args: Sequence[str] = ()) -> list[str]:
-        """Remove every user network no container uses (``label=`` filters apply); their
-        names. Raises InvalidArgument for a bad filter."""
-        filters = {k: v for k, v in parse_filters(filter_args).items() if k == "label"}
+        """Remove every user network no container uses (``label=`` and ``until=`` filters
+        apply); their names. Raises InvalidArgument for a bad filter."""
+        until = [_until(a.partition("=")[2]) for a in filter_args if a.startswith("until=")]
+        filters = parse_filters([a for a in filter_args if not a.startswith("until=")])
+        if set(filters) - {"label"}:
+            raise errors.InvalidArgument(f"invalid filter '{min(set(filters) - {'label'})}'")
         used = {ep.network_id for ep in self.manager.endpoints()}
         removed = []
         for net in self.manager.list_networks():
             if net.default or net.id in used or not _matches(network_doc(net, []), filters, False):
+                continue
+            if until and net.created >= min(until):
                 continue
             try:
                 self.manager.remove_network(net.id)

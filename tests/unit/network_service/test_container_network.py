@@ -122,3 +122,12 @@ def test_none_and_host_modes(engine: Engine, host) -> None:  # type: ignore[no-u
     assert hostmode.hosts.endswith("1.2.3.4\tx\n")
     assert set(hostmode.settings["Networks"]) == {"host"}
     assert engine.networks.manager.endpoints() == []
+
+
+def test_network_named_by_id_and_name_is_joined_once(engine: Engine, host) -> None:  # type: ignore[no-untyped-def]
+    net = engine.networks.create("solo", subnet="10.82.0.0/24")
+    setup = attach_container(engine, CID, "one", "/proc/self/ns/net", net.id[:12],
+                             networks=[("solo", ["uno"], None)])  # fmt: skip
+    assert [e.network_id for e in setup.endpoints] == [net.id]
+    assert setup.endpoints[0].aliases == ("uno",)
+    detach_container(engine, CID)

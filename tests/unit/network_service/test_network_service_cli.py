@@ -96,3 +96,19 @@ def test_inspect_lists_connected_containers(run, tmp_path: Path) -> None:  # typ
     run("network", "create", "idle")
     dangling = run("network", "ls", "--filter", "dangling=true", "--format", "{{.Name}}")
     assert dangling.output == "idle\n"  # neither the busy one nor the predefined ones
+
+
+def test_prune_until_and_label(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("network", "create", "--label", "keep=yes", "kept")
+    run("network", "create", "fresh")
+    assert run("network", "prune", "-f", "--filter", "until=1h").output == ""  # all too new
+    assert run("network", "prune", "-f", "--filter", "label=keep=yes", "--filter",
+               "until=2100-01-01T00:00:00Z").output == "Deleted Networks:\nkept\n\n"  # fmt: skip
+    bad = run("network", "prune", "-f", "--filter", "until=soon")
+    assert bad.exit_code != 0 and "invalid filter 'until=soon'" in str(bad.exception)
+    assert run("network", "ls", "--format", "{{.Name}}").output.split() == [
+        "bridge",
+        "fresh",
+        "host",
+        "none",
+    ]

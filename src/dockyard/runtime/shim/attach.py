@@ -43,6 +43,7 @@ class AttachServer:
         self.listener.setblocking(False)
         self.clients: dict[int, socket.socket] = {}
         self.queued: dict[int, bytearray] = {}
+        self.input_closed: set[int] = set()
         self.accepted = 0
 
     def accept(self) -> None:
@@ -81,17 +82,27 @@ class AttachServer:
         del queue[:sent]
 
     def receive(self, fd: int) -> bytes | None:
-        """Bytes a client sent (its stdin), b"" if nothing now, or None once it hung up."""
+        """Bytes a client sent (its stdin), b"" if nothing now, or None at the end of its input.
+
+        The end of a client's input is not the end of the client: ``echo hi | docker run -i``
+        shuts down its sending side and still reads the output. A client is dropped only when
+        it is gone for good (a hang-up, or a failed send).
+        """
         try:
             data = self.clients[fd].recv(65536)
         except BlockingIOError:
             return b""
         except OSError:
-            data = b""
-        if not data:
             self.drop(fd)
             return None
+        if not data:
+            self.input_closed.add(fd)
+            return None
         return data
+
+    def reading(self, fd: int) -> bool:
+        """Does the client still send input?"""
+        return fd not in self.input_closed
 
     def wants_write(self, fd: int) -> bool:
         return bool(self.queued.get(fd))
@@ -100,6 +111,7 @@ class AttachServer:
         """Disconnect one client."""
         conn = self.clients.pop(fd, None)
         self.queued.pop(fd, None)
+        self.input_closed.discard(fd)
         if conn is not None:
             conn.close()
 

@@ -62,6 +62,7 @@ class Monitor:
         self.outputs: dict[int, str] = {}
         self.stdin_fd: int | None = None
         self.stdin_buf = bytearray()
+        self.stdin_eof = False  # an attached client ended its input (stdin_once)
         self.pty: int | None = None
         self.console: ConsoleSocket | None = None
         if config.tty and config.console_socket:
@@ -219,7 +220,8 @@ class Monitor:
         self.outputs = dict(self.child.outputs)
         self.stdin_fd = self.child.stdin if (cfg.open_stdin or cfg.tty) else None
         self.pty = self.child.pty
-        self.stdin_buf.clear()
+        # Input that arrived before the start (`echo hi | docker run -i`) goes in now.
+        self._flush_stdin()
 
     def _take_console(self) -> None:
         """The runtime connected to the console socket: its pty master becomes our tty."""
@@ -233,6 +235,7 @@ class Monitor:
         os.set_blocking(master, False)
         self.outputs[master] = "stdout"
         self.stdin_fd = self.pty = master
+        self._flush_stdin()
 
     def _adopt(self) -> int | None:
         """Launcher exited 0: run start_command, then take the init pid from pid_file."""
@@ -320,7 +323,9 @@ class Monitor:
             poller.register(self.console.listener.fileno(), select.POLLIN)
         for fd in self.attach.clients:
             poller.register(
-                fd, select.POLLIN | (select.POLLOUT if self.attach.wants_write(fd) else 0)
+                fd,
+                (select.POLLIN if self.attach.reading(fd) else 0)
+                | (select.POLLOUT if self.attach.wants_write(fd) else 0),
             )
         if self.stdin_fd is not None and self.stdin_buf:
             if self.stdin_fd in self.outputs:
@@ -382,6 +387,9 @@ class Monitor:
     def _on_client(self, fd: int, ev: int) -> None:
         if ev & select.POLLOUT:
             self.attach.flush(fd)
+        if fd in self.attach.clients and not self.attach.reading(fd) and ev & (select.POLLHUP | select.POLLERR):
+            self.attach.drop(fd)  # its input ended earlier; now it is gone
+            return
         if (
             not ev & (select.POLLIN | select.POLLHUP | select.POLLERR)
             or fd not in self.attach.clients
@@ -389,26 +397,33 @@ class Monitor:
             return
         data = self.attach.receive(fd)
         if data is None:
-            if self.cfg.stdin_once and self.stdin_fd is not None and not self.cfg.tty:
+            if self.cfg.stdin_once and not self.cfg.tty:
+                self.stdin_eof = True
                 self._flush_stdin()
-                os.close(self.stdin_fd)
-                self.stdin_fd = None
             return
-        if data and self.stdin_fd is not None and len(self.stdin_buf) < (1 << 20):
+        wants_input = self.stdin_fd is not None or self.cfg.open_stdin
+        if data and wants_input and len(self.stdin_buf) < (1 << 20):
             self.stdin_buf += data
             self._flush_stdin()
 
     def _flush_stdin(self) -> None:
-        if self.stdin_fd is None or not self.stdin_buf:
+        """Write buffered input; once all is written after the end of input, close stdin."""
+        if self.stdin_fd is None:
             return
-        try:
-            written = os.write(self.stdin_fd, self.stdin_buf)
-        except BlockingIOError:
-            return
-        except OSError:
-            self.stdin_buf.clear()
-            return
-        del self.stdin_buf[:written]
+        if self.stdin_buf:
+            try:
+                written = os.write(self.stdin_fd, self.stdin_buf)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.stdin_buf.clear()
+                written = 0
+            del self.stdin_buf[:written]
+        if self.stdin_eof and not self.stdin_buf and not self.cfg.tty:
+            if self.stdin_fd in self.outputs:
+                return  # the pty master doubles as output: never closed here
+            os.close(self.stdin_fd)
+            self.stdin_fd = None
 
     # -- waiting -----------------------------------------------------------------------------
 

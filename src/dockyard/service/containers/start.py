@@ -189,9 +189,11 @@ def shim_config(
     if tty:
         create += ["--console-socket", "console.sock"]
     start_command, delete_command = runtimes.start_delete_commands(record.runtime, base, record.id)
+    # runc and crun join linux.cgroupsPath themselves; the builtin runtime leaves it to us
+    cgroup_dirs = _cgroup_dirs(record.id) if record.runtime == "builtin" else []
     max_size, max_file = parse_log_opts(dict((host.get("LogConfig") or {}).get("Config") or {}))
     return ShimConfig(
-        command=runtimes.launcher(mounts, [*create, record.id]),
+        command=runtimes.launcher(mounts, [*create, record.id], cgroup_dirs),
         id=record.id,
         pid_file=os.path.join(sd, "init.pid"),
         start_command=start_command,
@@ -205,10 +207,22 @@ def shim_config(
         wait_attach=attach,
         restart=_restart_text(host),
         log=LogConfig(svc.log_path(record.id), max_size, max_file),
-        # the builtin runtime leaves cgroups to its caller; runc and crun join cgroupsPath
-        cgroup=CgroupRef(record.id, detect(), join=record.runtime == "builtin"),
+        cgroup=CgroupRef(record.id, detect()),
         healthcheck=bundle.healthcheck_of(config, [*base, "exec", record.id]),
     )
+
+
+def _cgroup_dirs(container_id: str) -> list[str]:
+    """The container's cgroup directory in each hierarchy (one on v2)."""
+    from dockyard.runtime.cgroups import driver_for
+
+    driver = driver_for()
+    mounts = getattr(driver, "mounts", None)  # v1: controller -> hierarchy root
+    if mounts is not None:
+        return [
+            os.path.join(base, "dockyard", container_id) for base in dict.fromkeys(mounts.values())
+        ]
+    return [os.path.join(getattr(driver, "root", "/sys/fs/cgroup"), "dockyard", container_id)]
 
 
 def _cgroup(svc: ContainerService, record: ContainerRecord) -> None:

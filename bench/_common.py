@@ -35,9 +35,34 @@ def docker_available() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
+def _podman_limits() -> None:
+    """Podman's default ulimits must sit within this host's hard limits, or the runtime fails
+    to start any container (exit 126): point it at a containers.conf that says so (and picks
+    runc), unless the user chose one."""
+    import os
+    import resource
+    import tempfile
+
+    if "CONTAINERS_CONF" in os.environ:
+        return
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    cap = lambda hard, want: want if hard == resource.RLIM_INFINITY else min(hard, want)  # noqa: E731
+    conf = Path(tempfile.gettempdir()) / "dockyard-bench-containers.conf"
+    conf.write_text(
+        "[containers]\ndefault_ulimits = [\n"
+        f'  "nofile={cap(nofile, 20000)}:{cap(nofile, 20000)}",\n'
+        f'  "nproc={cap(nproc, 32768)}:{cap(nproc, 32768)}",\n]\n'
+        # crun refuses hosts with cgroup v1 beside a v2 mount ("hybrid mode"); runc runs there.
+        '[engine]\nruntime = "runc"\n'
+    )
+    os.environ["CONTAINERS_CONF"] = str(conf)
+
+
 def podman_available() -> bool:
     if shutil.which("podman") is None:
         return False
+    _podman_limits()
     return subprocess.run(["podman", "info"], capture_output=True).returncode == 0
 
 

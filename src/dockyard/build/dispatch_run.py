@@ -42,10 +42,18 @@ def run_step(runner: StageRunner, state: StageState, inst: Instruction, label: s
     stdin: bytes | None = None
     args = shell_args(state, inst)
     if inst.heredocs and not inst.json_form:
-        if len(inst.args) == 1 and parse_heredoc(inst.args[0]) is not None:
-            args = [*state.shell, inst.heredocs[0].content]  # the heredoc is the script
+        body = inst.heredocs[0].content
+        if (
+            len(inst.args) == 1
+            and parse_heredoc(inst.args[0]) is not None
+            and body.startswith("#!")
+        ):
+            interpreter = body.splitlines()[0][2:].split()  # a script with its own interpreter
+            args, stdin = [*interpreter, "/dev/stdin"], body.encode()
+        elif len(inst.args) == 1 and parse_heredoc(inst.args[0]) is not None:
+            args = [*state.shell, body]  # the heredoc is the script
         else:
-            stdin = inst.heredocs[0].content.encode()  # ``cmd <<EOF``: the body on stdin
+            stdin = body.encode()  # ``cmd <<EOF``: the body on stdin
     scope = state.scope()
     mounts = [parse_mount(expand_word(m, scope, runner.escape)) for m in inst.flag_values("mount")]
     network = inst.flag("network") or "default"

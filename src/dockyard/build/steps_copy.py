@@ -176,8 +176,19 @@ def copy_items(root: Path, items: list[CopyItem], dest: str, own: Ownership,
     """Copy ``items`` to image path ``dest`` (absolute) in the mounted ``root``.
 
     ``dest_is_dir`` (a trailing ``/`` or several sources) makes ``dest`` a directory.
-    Raises InvalidArgument for impossible destinations.
+    Raises InvalidArgument for impossible destinations, NotFound for a source that vanished
+    or a symlink pointing out of the context.
     """
+    try:
+        _copy_items(root, items, dest, own, dest_is_dir)
+    except FileNotFoundError as exc:
+        raise errors.NotFound(f"copy to {dest}: {exc.filename}: no such file or directory") from exc
+    except OSError as exc:
+        raise errors.InvalidArgument(f"copy to {dest}: {exc}") from exc
+
+
+def _copy_items(root: Path, items: list[CopyItem], dest: str, own: Ownership,
+                dest_is_dir: bool) -> None:  # fmt: skip
     dest_host = in_root(root, dest)
     into_dir = (
         dest_is_dir

@@ -70,12 +70,17 @@ def test_run_user_heredoc_args_and_history(builder: Builder, context: Path) -> N
         "RUN <<EOF\n"
         'echo "script says $GREETING"\n'
         "EOF\n"
+        "RUN <<EOF\n"
+        "#!/bin/sh -e\n"
+        'echo "run by its own interpreter: $0"\n'
+        "EOF\n"
         "USER 1234:99\n"
         "RUN id -u && id -g\n"
     )
     _, out = builder.build(context, "--build-arg", "GREETING=hello", "-t", "args:1")
     lines = _outputs(out)
     assert "script says hello" in lines
+    assert "run by its own interpreter: /dev/stdin" in lines
     assert lines[-2:] == ["1234", "99"]
     history = _history(builder, "args:1")
     assert "ARG GREETING=hi" in history

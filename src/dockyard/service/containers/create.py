@@ -117,10 +117,17 @@ def create(
         records.put(record)  # raises Docker's Conflict before any work is done
     engine.snapshotter.prepare(cid, parent=image.top_chain_id)
     try:
-        records.put(record)
+        for attempt in range(3):
+            try:
+                records.put(record)
+                break
+            except errors.Conflict:
+                if name or attempt == 2:
+                    raise
+                record.name = names.generate_name(records.names())  # another process took it
     except BaseException:
         engine.snapshotter.remove(cid)
         raise
     os.makedirs(svc.state_dir(cid), mode=0o711, exist_ok=True)
     svc.emit("create", record)
-    return CreateResult(cid, chosen)
+    return CreateResult(cid, record.name)

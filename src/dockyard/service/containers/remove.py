@@ -81,7 +81,7 @@ def _remove_cgroup(record: ContainerRecord) -> None:
         if driver.pids(record.id):
             kill_all(driver, record.id)
     except errors.NotFound:
-        return
+        pass  # never made, or made in part by a start killed half-way: delete what is there
     driver.delete(record.id)
 
 

@@ -6,6 +6,8 @@ paths, events). See README.md in this package for the API other services build o
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +46,27 @@ class ContainerService:
     def log_path(self, container_id: str) -> str:
         """The json-file log of *container_id*."""
         return f"{self.state_dir(container_id)}/{container_id}-json.log"
+
+    @contextlib.contextmanager
+    def locked(self, container_id: str) -> Iterator[None]:
+        """Hold *container_id*'s lock (``flock`` on a file in its state dir) across processes:
+        start, stop and remove of one container never interleave."""
+        import fcntl
+
+        sd = self.state_dir(container_id)
+        os.makedirs(sd, mode=0o711, exist_ok=True)
+        fd = os.open(f"{sd}/lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_nlink == 0 or not self.records.ids_with_prefix(container_id):
+                if os.fstat(fd).st_nlink:  # removed before we made its dir again: undo that
+                    import shutil
+
+                    shutil.rmtree(sd, ignore_errors=True)
+                raise errors.NotFound(f"No such container: {container_id}")
+            yield
+        finally:
+            os.close(fd)
 
     def resolve(self, ref: str) -> ContainerRecord:
         """The record *ref* names. Raises NotFound, InvalidArgument (ambiguous prefix)."""
@@ -93,7 +116,9 @@ class ContainerService:
         """See ``start.start``."""
         from dockyard.service.containers.start import start
 
-        return start(self, self.resolve(ref), attach=attach, winsize=winsize)
+        record = self.resolve(ref)
+        with self.locked(record.id):
+            return start(self, record, attach=attach, winsize=winsize)
 
     def stop(self, ref: str, timeout: int | None = None) -> None:
         """See ``stop.stop``."""
@@ -117,7 +142,9 @@ class ContainerService:
         """See ``remove.remove``."""
         from dockyard.service.containers.remove import remove
 
-        remove(self, self.resolve(ref), force, volumes)
+        record = self.resolve(ref)
+        with self.locked(record.id):
+            remove(self, record, force, volumes)
 
     def prune(self, until: str | None = None, labels: list[str] | None = None) -> dict[str, Any]:
         """See ``remove.prune``."""

@@ -4,7 +4,7 @@ vs docker and podman; and the per-container monitor's memory (PSS) vs containerd
     .venv/bin/python bench/run.py [--repeat 10] [--runtime builtin]
 
 The same busybox image (``docker save busybox`` when docker has it, else the host's static
-busybox) is loaded into each engine under the tag ``dockyard-bench/busybox:1``. Dockyard uses a
+busybox) is loaded into each engine under the tag ``dockyard-bench/run-busybox:1``. Dockyard uses a
 private data root in a temporary directory. Prints medians and ratios; engines that are not
 installed or not running are skipped.
 """
@@ -22,9 +22,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from _common import DOCKYARD, docker_available, podman_available, report, run
+from _common import DOCKYARD, docker_available, podman_available, report
 
-TAG = "dockyard-bench/busybox:1"
+
+def run(cmd: list[str]) -> subprocess.CompletedProcess[bytes]:
+    """Run *cmd*; on failure show its stderr (a benchmark must not hide an engine's error)."""
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()}")
+    return proc
+
+TAG = "dockyard-bench/run-busybox:1"
 
 
 def _image_tar(tmp: Path, have_docker: bool) -> Path:
@@ -118,7 +126,11 @@ def main() -> None:
             print(f"  dockyard shim     pid {pid}: PSS {_pss_kib(pid) / 1024:.1f} MiB")
         run([*dy, "rm", "-f", cid])
         if have_docker:
-            dcid = run(["docker", "run", "-d", TAG, "sleep", "30"]).stdout.decode().strip()
+            proc = subprocess.run(["docker", "run", "-d", TAG, "sleep", "30"], capture_output=True)
+            if proc.returncode != 0:
+                print(f"  docker run -d failed: {proc.stderr.decode().strip()}")
+                return
+            dcid = proc.stdout.decode().strip()
             time.sleep(0.5)
             for pid in _children_named(f"containerd-shim.*{dcid}") or _children_named(
                 "containerd-shim"

@@ -90,12 +90,10 @@ def copy_step(runner: StageRunner, state: StageState, inst: Instruction, label: 
     def make(vertex: int) -> Callable[[Path], None]:
         def do(rootfs: Path) -> None:
             uid = gid = None
-            if chown:
-                uid, gid, _ = (
-                    resolve_user(rootfs, chown if ":" in chown else f"{chown}:{chown}")
-                    if not chown.isdigit()
-                    else (int(chown), int(chown), ())
-                )
+            if chown:  # "user" alone: the group id is the user id (Docker's rule)
+                uid, gid, _ = resolve_user(rootfs, chown)
+                if ":" not in chown:
+                    gid = uid
             own = Ownership(uid, gid, chmod)
             with contextlib.ExitStack() as stack:
                 items = [*literal, *fetched]

@@ -17,6 +17,7 @@ Imports only the standard library, ``dockyard.errors``, ``dockyard.mount``, ``im
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from dockyard import errors
 from dockyard.build.cache import CacheEntry
 from dockyard.build.protocol import Storage
 from dockyard.build.state import Layer
-from dockyard.mount import active_mounts, mount_all, unmount_all
+from dockyard.mount import Mount, active_mounts, mount_all, unmount_all
 from dockyard.oci import image as docs
 from dockyard.oci import mediatypes as mt
 from dockyard.oci.digest import sha256_bytes
@@ -76,6 +77,18 @@ def rebuild_blob(storage: Storage, entry: CacheEntry) -> CacheEntry:
     return CacheEntry(entry.chain_id, diff_id, desc["digest"], desc["size"], desc["mediaType"])
 
 
+def _volatile(mounts: list[Mount]) -> list[Mount]:
+    """Overlay mounts made ``volatile``: unmounting then skips the sync of the whole upper
+    filesystem (~100 ms per step on a busy disk). A step's upper dir is read back into the
+    layer blob, which the content store fsyncs; the snapshot is a cache of that blob."""
+    return [
+        dataclasses.replace(m, options=(*m.options, "volatile"))
+        if m.type == "overlay" and "volatile" not in m.options
+        else m
+        for m in mounts
+    ]
+
+
 def _exists(storage: Storage, name: str) -> bool:
     try:
         storage.snapshotter.stat(name)
@@ -102,7 +115,7 @@ def layer_step(
     committed = False
     try:
         rootfs.mkdir(parents=True)
-        mount_all(snap.mounts(key), rootfs)
+        mount_all(_volatile(snap.mounts(key)), rootfs)
         try:
             do(rootfs)
         finally:

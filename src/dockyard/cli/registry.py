@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -73,6 +74,7 @@ class LiveView:
         self._layers: dict[str, Progress] = {}
         self._lock = threading.Lock()
         self._live: Any = None
+        self._drawn = 0.0
 
     def _render(self) -> Any:
         from rich.text import Text
@@ -95,12 +97,20 @@ class LiveView:
                 self._freeze()
                 self._console.print(event.status, markup=False, soft_wrap=True)
                 return
+            previous = self._layers.get(event.id)
             self._layers[event.id] = event
+            # Redrawn from here, never by rich's refresh thread: a pull that has a thread
+            # running makes image/unpack.py start its workers through a fork server instead
+            # of forking (slower). A new status is drawn at once, byte counts 8 times a second.
+            now = time.monotonic()
+            changed = previous is None or previous.status != event.status
             if self._live is None:
-                self._live = Live(self._render(), console=self._console, refresh_per_second=8)
-                self._live.start()
-            else:
-                self._live.update(self._render())
+                self._live = Live(self._render(), console=self._console, auto_refresh=False)
+                self._live.start(refresh=True)
+                self._drawn = now
+            elif changed or now - self._drawn >= 0.125:
+                self._live.update(self._render(), refresh=True)
+                self._drawn = now
 
     def close(self) -> None:
         with self._lock:

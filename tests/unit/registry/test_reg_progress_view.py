@@ -1,8 +1,9 @@
 """How pull and push progress looks on a terminal-less stdout (and the bar Docker draws)."""
 
 import io
+import threading
 
-from dockyard.cli.registry import PlainView, format_line, human_size, progress_bar
+from dockyard.cli.registry import LiveView, PlainView, format_line, human_size, progress_bar
 from dockyard.registry.progress import Progress, short_id
 
 
@@ -68,3 +69,15 @@ def test_docker_json_messages_for_the_api():
     msg = docker_json(Progress("Downloading", "aaa", 5, 10))
     assert msg["progressDetail"] == {"current": 5, "total": 10}
     assert str(msg["progress"]).startswith("[" + "=" * 25 + ">")
+
+
+def test_live_view_draws_without_a_thread_of_its_own(capsys):
+    """A refresh thread would make the unpack start its workers via a fork server (~1 s)."""
+    view = LiveView()
+    before = threading.active_count()
+    view(Progress("Downloading", "abc", 1, 10))
+    view(Progress("Downloading", "abc", 5, 10))
+    assert threading.active_count() == before
+    view(Progress("Pull complete", "abc"))
+    view.close()
+    assert "abc: Pull complete" in capsys.readouterr().out

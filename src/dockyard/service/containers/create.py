@@ -59,6 +59,36 @@ def _validate_host(host: dict[str, Any]) -> None:
     bundle.validate_security_opt(list(host.get("SecurityOpt") or []))
 
 
+# Docker's init layer: the mount points and files the runtime binds over, so they are not
+# in the container's own diff (``docker diff``/``commit`` never see them).
+_INIT_DIRS = ("dev", "dev/pts", "dev/shm", "proc", "sys", "etc")
+_INIT_FILES = ("dev/console", "etc/hostname", "etc/hosts", "etc/resolv.conf", ".dockerenv")
+
+
+def init_name(container_id: str) -> str:
+    """The committed snapshot holding *container_id*'s init layer."""
+    return f"{container_id}-init"
+
+
+def init_layer(snapshotter: Any, container_id: str, parent: str | None) -> None:
+    """Make and commit the init layer of *container_id* on *parent*. Raises what the
+    snapshotter raises (the half-made snapshot is removed)."""
+    key = f"{container_id}-init-prepare"
+    snapshotter.prepare(key, parent=parent)
+    try:
+        root = snapshotter.fs_dir(key)
+        for d in _INIT_DIRS:
+            os.makedirs(os.path.join(root, d), mode=0o755, exist_ok=True)
+        for f in _INIT_FILES:
+            with open(os.path.join(root, f), "a"):
+                pass
+        os.symlink("/proc/mounts", os.path.join(root, "etc", "mtab"))
+        snapshotter.commit(init_name(container_id), key)
+    except BaseException:
+        snapshotter.remove(key)
+        raise
+
+
 def resources_of(host: dict[str, Any]) -> Any:
     """``cgroups.Resources`` for a ``HostConfig`` (None for what is not set)."""
     from dockyard.runtime.cgroups.protocol import Resources
@@ -115,7 +145,12 @@ def create(
     )  # fmt: skip
     if name and records.by_name(chosen) is not None:
         records.put(record)  # raises Docker's Conflict before any work is done
-    engine.snapshotter.prepare(cid, parent=image.top_chain_id)
+    init_layer(engine.snapshotter, cid, image.top_chain_id)
+    try:
+        engine.snapshotter.prepare(cid, parent=init_name(cid))
+    except BaseException:
+        engine.snapshotter.remove(init_name(cid))
+        raise
     try:
         for attempt in range(3):
             try:
@@ -127,6 +162,7 @@ def create(
                 record.name = names.generate_name(records.names())  # another process took it
     except BaseException:
         engine.snapshotter.remove(cid)
+        engine.snapshotter.remove(init_name(cid))
         raise
     os.makedirs(svc.state_dir(cid), mode=0o711, exist_ok=True)
     svc.emit("create", record)

@@ -103,10 +103,13 @@ def remove(
     sd = svc.state_dir(record.id)
     _unmount_rootfs(sd)
     _remove_cgroup(record)
-    try:
-        svc.engine.snapshotter.remove(record.snapshot_key)
-    except errors.NotFound:
-        pass
+    from dockyard.service.containers.create import init_name
+
+    for key in (record.snapshot_key, init_name(record.id)):
+        try:
+            svc.engine.snapshotter.remove(key)
+        except errors.NotFound:
+            pass
     shutil.rmtree(sd, ignore_errors=True)
     svc.records.delete(record.id)
     svc.emit("destroy", record)

@@ -178,7 +178,7 @@ def save_cmd(images: tuple[str, ...], output: str | None, platform: str | None) 
     eng = engine()
     for name in images:  # fail before writing anything
         if not _save_name_known(eng, name):
-            raise errors.NotFound(f"No such image: {name}")
+            eng.images.resolve_id(name)  # raises NotFound naming it as docker does
     if output is None:
         if sys.stdout.isatty():
             raise errors.InvalidArgument(

@@ -379,13 +379,23 @@ class ImageService:
         for r in records:
             blob_candidates.update(layer.blob_digest for layer in r.layers)
             blob_candidates.update(d for d in (r.id, r.manifest_digest, r.index_digest) if d)
-        used = self._records.blobs_in_use() | self.extra_blobs_in_use()
-        for digest in blob_candidates - used:
-            try:
-                freed += self._content.info(digest).size
-            except errors.NotFound:
-                continue
-            self._content.delete(digest)
+        from dockyard.content.leases import BlobLeases
+
+        leases = BlobLeases(self._engine.lock_dir)
+        try:
+            for digest in blob_candidates:
+                leases.hold(digest)
+                if not leases.exclusive(digest):
+                    continue  # a pull in flight uses it
+                if digest in self._records.blobs_in_use() | self.extra_blobs_in_use():
+                    continue
+                try:
+                    freed += self._content.info(digest).size
+                except errors.NotFound:
+                    continue
+                self._content.delete(digest)
+        finally:
+            leases.release()
         return freed
 
     def extra_blobs_in_use(self) -> set[str]:

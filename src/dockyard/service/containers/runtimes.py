@@ -64,6 +64,9 @@ def runtime_base(name: str, exec_root: Path) -> list[str]:
         raise errors.InvalidArgument(f"unknown or invalid runtime name: {name}")
     root = str(exec_root / name)
     if name == "builtin":
+        import os
+        if os.environ.get("DY_EXP_S"):
+            return [sys.executable, "-S", "-m", "dockyard.runtime.builtin", "--root", root]
         return [sys.executable, "-m", "dockyard.runtime.builtin", "--root", root]
     program = shutil.which(name)
     if program is None:

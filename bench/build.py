@@ -39,7 +39,7 @@ BASE = "dockyard-bench/busybox:1"
 TAG = "dockyard-bench/build:1"
 
 DOCKERFILES = {
-    "tiny": f"FROM {BASE}\nCOPY app.txt /app.txt\nRUN wc -c /app.txt > /size\nCMD [\"cat\", \"/size\"]\n",
+    "tiny": f'FROM {BASE}\nCOPY app.txt /app.txt\nRUN wc -c /app.txt > /size\nCMD ["cat", "/size"]\n',
     "multistage": (
         f"FROM {BASE} AS one\nRUN sleep 1 && echo one > /one\n"
         f"FROM {BASE} AS two\nRUN sleep 1 && echo two > /two\n"

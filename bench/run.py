@@ -32,6 +32,7 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess[bytes]:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()}")
     return proc
 
+
 TAG = "dockyard-bench/run-busybox:1"
 
 

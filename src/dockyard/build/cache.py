@@ -20,10 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard import errors
 from dockyard.metadata.db import Database
-from dockyard.snapshot.protocol import Snapshotter
+
+if TYPE_CHECKING:
+    from dockyard.snapshot.protocol import Snapshotter
 
 __all__ = ["BuildCache", "CacheEntry", "pin_name"]
 

@@ -26,7 +26,6 @@ from dockyard.build.shell import ShellLex, expand_word
 from dockyard.build.state import StageState
 from dockyard.build.steps_copy import CopyItem, Ownership, copy_items, make_dirs
 from dockyard.build.users import resolve_user
-from dockyard.build.workspace import read_only_view
 
 if TYPE_CHECKING:
     from dockyard.build.steps import StageRunner
@@ -89,6 +88,8 @@ def copy_step(runner: StageRunner, state: StageState, inst: Instruction, label: 
 
     def make(vertex: int) -> Callable[[Path], None]:
         def do(rootfs: Path) -> None:
+            from dockyard.build.workspace import read_only_view  # a cache miss only
+
             uid = gid = None
             if chown:  # "user" alone: the group id is the user id (Docker's rule)
                 uid, gid, _ = resolve_user(rootfs, chown)

@@ -29,7 +29,6 @@ from dockyard.build.steps import BuildFailed
 from dockyard.build.steps_meta import shell_args
 from dockyard.build.steps_run import RunMount, RunSpec, parse_mount, run_in_rootfs
 from dockyard.build.users import resolve_user
-from dockyard.build.workspace import read_only_view
 
 if TYPE_CHECKING:
     from dockyard.build.steps import StageRunner
@@ -56,7 +55,7 @@ def run_step(runner: StageRunner, state: StageState, inst: Instruction, label: s
             stdin = body.encode()  # ``cmd <<EOF``: the body on stdin
     scope = state.scope()
     mounts = [parse_mount(expand_word(m, scope, runner.escape)) for m in inst.flag_values("mount")]
-    network = inst.flag("network") or "default"
+    network = inst.flag("network") or runner.s.network
     extra = {k: v for k, v in runner.s.build_args.items() if k in PROXY_ARGS}
     env = state.run_env(extra)
     user = str(state.config.get("User") or "")
@@ -126,6 +125,8 @@ def _oci_mount(
                 "options": ["rbind", "ro"]}  # fmt: skip
     if m.type == "bind":
         if m.from_:
+            from dockyard.build.workspace import read_only_view
+
             root = stack.enter_context(read_only_view(s.storage, runner.from_chain(m.from_)))
             source = in_root(root, "/" + (m.source or "") + "/x").parent
         else:

@@ -15,7 +15,6 @@ layer registers the result.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +44,7 @@ class BuildRequest:
     labels: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, Path] = field(default_factory=dict)
     platform: Platform | None = None
+    network: str = "default"
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ def _run_stages(session: BuildSession, request: BuildRequest) -> StageState:
     plans = plan_stages(request.dockerfile, request.target, session.meta)
     if len(plans) == 1:  # nothing to overlap: no thread to start
         return StageRunner(session, plans[0]).run()
+    import concurrent.futures as cf
+
     futures: dict[int, cf.Future[StageState]] = {}
 
     def run(index: int) -> StageState:
@@ -88,6 +90,8 @@ def build(
 ) -> BuildOutput:
     """Build ``request``; the digests of the image's config and manifest.
 
+    ``request.network`` is the RUN steps' default (``default``: the host's; ``none``).
+
     Raises BuildFailed (a step failed), InvalidArgument (bad Dockerfile use), NotFound (a
     missing base image, stage or source).
     """
@@ -98,6 +102,7 @@ def build(
         storage, request.dockerfile, request.context, dict(request.build_args), meta,
         resolve_base, progress, target, request.no_cache, dict(request.secrets),
         platform_given=request.platform is not None,
+        network=request.network,
     )  # fmt: skip
     storage.work_dir.mkdir(parents=True, exist_ok=True)
     final = _run_stages(session, request)

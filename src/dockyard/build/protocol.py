@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from dockyard.build.cache import BuildCache
 from dockyard.build.state import Layer
-from dockyard.content.protocol import Ingester, Provider
-from dockyard.snapshot.protocol import Snapshotter
+
+if TYPE_CHECKING:  # types only: importing them costs start-up time on every build
+    from dockyard.build.cache import BuildCache
+    from dockyard.content.protocol import Ingester, Provider
+    from dockyard.snapshot.protocol import Snapshotter
+
+    class ContentStore(Provider, Ingester, Protocol):
+        """Read and write blobs."""
+
 
 __all__ = ["BaseImage", "BaseResolver", "ContentStore", "Storage"]
-
-
-class ContentStore(Provider, Ingester, Protocol):
-    """Read and write blobs."""
 
 
 @dataclass(frozen=True)

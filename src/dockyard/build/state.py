@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.oci import image as docs
-from dockyard.oci.digest import chain_ids
+from dockyard.oci.digest import chain_ids, sha256_bytes
 
-__all__ = ["DEFAULT_PATH", "Layer", "StageState", "env_list_get", "env_list_set"]
+__all__ = ["DEFAULT_PATH", "Layer", "StageState", "chain_of", "env_list_get", "env_list_set"]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -29,6 +29,11 @@ class Layer:
 
     diff_id: str
     descriptor: dict[str, Any]
+
+
+def chain_of(parent: str | None, diff_id: str) -> str:
+    """The chain id of a layer ``diff_id`` on top of chain ``parent`` (OCI's definition)."""
+    return diff_id if parent is None else sha256_bytes(f"{parent} {diff_id}".encode())
 
 
 def env_list_get(env: list[str], name: str) -> str | None:

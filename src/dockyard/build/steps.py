@@ -27,16 +27,13 @@ from dockyard.build.planner import StagePlan, stage_index, step_key
 from dockyard.build.progress import Progress
 from dockyard.build.protocol import BaseResolver, Storage
 from dockyard.build.shell import expand_word
-from dockyard.build.state import Layer, StageState
-from dockyard.build.steps_copy import Ownership, make_dirs
+from dockyard.build.state import Layer, StageState, chain_of
 from dockyard.build.steps_meta import (
     METADATA_INSTRUCTIONS,
     apply_arg,
     apply_metadata,
     workdir_path,
 )  # fmt: skip
-from dockyard.build.users import resolve_user
-from dockyard.build.workspace import chain_of, layer_step, rebuild_blob
 from dockyard.oci import image as docs
 from dockyard.oci.digest import chain_ids
 from dockyard.oci.platform import Platform
@@ -66,6 +63,7 @@ class BuildSession:
     secrets: dict[str, Path] = field(default_factory=dict)
     results: dict[int, StageState] = field(default_factory=dict)
     platform_given: bool = False  # --platform: FROM images must be of that platform
+    network: str = "default"  # build --network: RUN's default
     _vertex: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -157,6 +155,9 @@ class StageRunner:
             user = str(state.config.get("User") or "")
 
             def mkdir(rootfs: Path) -> None:  # created as the current USER, like BuildKit
+                from dockyard.build.steps_copy import Ownership, make_dirs
+                from dockyard.build.users import resolve_user
+
                 uid, gid, _ = resolve_user(rootfs, user) if user else (0, 0, ())
                 make_dirs(rootfs, path, Ownership(uid, gid))
 
@@ -182,6 +183,8 @@ class StageRunner:
         entry = None if s.no_cache else s.storage.cache.get(key)
         if entry is not None and entry.chain_id == chain_of(parent, entry.diff_id):
             if not s.storage.content.has(entry.blob_digest):
+                from dockyard.build.workspace import rebuild_blob
+
                 entry = rebuild_blob(s.storage, entry)
                 s.storage.cache.put(key, entry)
             layer = Layer(entry.diff_id, docs.descriptor(entry.media_type, entry.blob_digest,
@@ -189,6 +192,8 @@ class StageRunner:
             s.progress.cached(vertex)
         else:
             try:
+                from dockyard.build.workspace import layer_step  # only on a miss
+
                 layer, chain_id = layer_step(s.storage, parent, make(vertex))
             except BuildFailed as exc:
                 s.progress.error(vertex, str(exc))

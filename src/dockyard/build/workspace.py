@@ -27,18 +27,12 @@ from typing import Any
 from dockyard import errors
 from dockyard.build.cache import CacheEntry
 from dockyard.build.protocol import Storage
-from dockyard.build.state import Layer
+from dockyard.build.state import Layer, chain_of
 from dockyard.mount import Mount, active_mounts, mount_all, unmount_all
 from dockyard.oci import image as docs
 from dockyard.oci import mediatypes as mt
-from dockyard.oci.digest import sha256_bytes
 
 __all__ = ["chain_of", "layer_step", "read_only_view", "rebuild_blob", "write_blob"]
-
-
-def chain_of(parent: str | None, diff_id: str) -> str:
-    """The chain id of a layer ``diff_id`` on top of chain ``parent``."""
-    return diff_id if parent is None else sha256_bytes(f"{parent} {diff_id}".encode())
 
 
 class _Sink:

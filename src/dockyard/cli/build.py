@@ -139,7 +139,7 @@ def _close(progress: Any) -> None:
     show_default=True,
     help="Type of progress output.",
 )
-@click.option("--network", help="Accepted for compatibility (RUN uses the host network).")
+@click.option("--network", help="Networking mode for RUN steps: default (host) or none.")
 def build_cmd(path: str, dockerfile: str | None, tags: tuple[str, ...], build_args: tuple[str, ...],
               target: str | None, no_cache: bool, pull: bool, labels: tuple[str, ...], quiet: bool,
               iidfile: str | None, secrets: tuple[str, ...], platform: str | None,
@@ -157,7 +157,7 @@ def build_cmd(path: str, dockerfile: str | None, tags: tuple[str, ...], build_ar
         context_dir=directory, context_tar=tar, dockerfile=dockerfile, dockerfile_text=text,
         tags=list(tags), build_args=_pairs(build_args, "build-arg"), target=target,
         no_cache=no_cache, pull=pull, labels=_pairs(labels, "label"), secrets=_secrets(secrets, temp),
-        platform=platform,
+        platform=platform, network=network or "default",
     )  # fmt: skip
     progress = _progress(progress_mode, quiet or progress_mode == "quiet")
     try:

@@ -54,6 +54,7 @@ class BuildImageRequest:
     labels: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, Path] = field(default_factory=dict)
     platform: str | None = None
+    network: str = "default"
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ def build_image(engine: Engine, req: BuildImageRequest, progress: Progress) -> B
         request = BuildRequest(
             dockerfile, context, dict(req.build_args), req.target, req.no_cache, dict(req.labels),
             dict(req.secrets), parse_platform(req.platform) if req.platform else None,
+            req.network,
         )  # fmt: skip
         out = build(request, storage, _Bases(engine, req.pull), progress)
     finally:

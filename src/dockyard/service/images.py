@@ -399,8 +399,10 @@ class ImageService:
         return freed
 
     def extra_blobs_in_use(self) -> set[str]:
-        """Blobs kept for reasons other than images (the build cache will add its own)."""
-        return set()
+        """Blobs kept for reasons other than images: the build cache's layers."""
+        from dockyard.service.build import build_cache
+
+        return build_cache(self._engine).blob_digests()
 
     def prune(self, all_images: bool = False, filters: dict[str, list[str]] | None = None) -> tuple[list[dict[str, str]], int]:
         """``image prune``: dangling images (or every unused one with *all_images*)."""

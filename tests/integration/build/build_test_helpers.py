@@ -16,16 +16,24 @@ class Builder:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def run(self, *args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-        proc = subprocess.run([*DOCKYARD, "--root", str(self.root), *args], input=input,
-                              capture_output=True, timeout=300)
+    def run(
+        self, *args: str, input: bytes | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[bytes]:
+        proc = subprocess.run(
+            [*DOCKYARD, "--root", str(self.root), *args],
+            input=input,
+            capture_output=True,
+            timeout=300,
+        )
         if check and proc.returncode != 0:
-            raise AssertionError(f"dockyard {' '.join(args)} exited {proc.returncode}: "
-                                 f"{proc.stderr.decode()}")
+            raise AssertionError(
+                f"dockyard {' '.join(args)} exited {proc.returncode}: {proc.stderr.decode()}"
+            )
         return proc
 
-    def build(self, context: Path | str, *args: str, input: bytes | None = None,
-              check: bool = True) -> tuple[int, str]:
+    def build(
+        self, context: Path | str, *args: str, input: bytes | None = None, check: bool = True
+    ) -> tuple[int, str]:
         proc = self.run("build", "--progress=plain", *args, str(context), input=input, check=check)
         return proc.returncode, proc.stderr.decode()
 

@@ -19,7 +19,9 @@ def _docker_works() -> bool:
 
 
 @pytest.mark.skipif(not _docker_works(), reason="no working docker daemon")
-def test_built_image_runs_in_docker_with_the_same_history(builder: Builder, context: Path, tmp_path: Path) -> None:
+def test_built_image_runs_in_docker_with_the_same_history(
+    builder: Builder, context: Path, tmp_path: Path
+) -> None:
     (context / "msg").write_text("hello from a dockyard build\n")
     (context / "Dockerfile").write_text(
         f"FROM {BASE} AS build\nRUN echo compiled > /artefact\n"
@@ -32,7 +34,9 @@ def test_built_image_runs_in_docker_with_the_same_history(builder: Builder, cont
     builder.run("save", tag, "-o", str(archive))
     ours = builder.run("history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Comment}}", tag)
     try:
-        subprocess.run(["docker", "load", "-i", str(archive)], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            ["docker", "load", "-i", str(archive)], check=True, capture_output=True, timeout=120
+        )
         run = subprocess.run(["docker", "run", "--rm", tag], capture_output=True, timeout=120)
         assert run.returncode == 0, run.stderr
         assert run.stdout == b"hello from a dockyard build\ncompiled\n"

@@ -58,7 +58,9 @@ def test_add_extracts_local_tars(builder: Builder, context: Path) -> None:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     (context / "bundle.tar.gz").write_bytes(buf.getvalue())
-    (context / "Dockerfile").write_text(f"FROM {BASE}\nADD bundle.tar.gz /opt/\nRUN cat /opt/pkg/inside.txt\n")
+    (context / "Dockerfile").write_text(
+        f"FROM {BASE}\nADD bundle.tar.gz /opt/\nRUN cat /opt/pkg/inside.txt\n"
+    )
     _, out = builder.build(context)
     assert "from the tarball" in _outputs(out)
 
@@ -88,7 +90,9 @@ def test_run_user_heredoc_args_and_history(builder: Builder, context: Path) -> N
     assert "USER 1234:99" in history
 
 
-def test_secret_mount_is_readable_but_never_stored(builder: Builder, context: Path, tmp_path: Path) -> None:
+def test_secret_mount_is_readable_but_never_stored(
+    builder: Builder, context: Path, tmp_path: Path
+) -> None:
     secret = tmp_path / "token"
     secret.write_text("s3cr3t-value")
     (context / "Dockerfile").write_text(
@@ -110,7 +114,9 @@ def test_secret_mount_is_readable_but_never_stored(builder: Builder, context: Pa
                     with tarfile.open(fileobj=io.BytesIO(data)) as layer:
                         assert not [n for n in layer.getnames() if "secrets" in n]
     assert not any("s3cr3t" in line for line in _history(builder, "sec:1"))
-    (context / "Dockerfile").write_text(f"FROM {BASE}\nRUN --mount=type=secret,id=tok,required cat /run/secrets/tok\n")
+    (context / "Dockerfile").write_text(
+        f"FROM {BASE}\nRUN --mount=type=secret,id=tok,required cat /run/secrets/tok\n"
+    )
     code, out = builder.build(context, check=False)
     assert code == 1 and "secret tok not found" in out
 
@@ -125,6 +131,11 @@ def test_cache_mount_persists_and_network_none_isolates(builder: Builder, contex
     _, second = builder.build(context, "--no-cache")
     assert _outputs(first)[0] == "1"
     assert _outputs(second) == ["2", "lo"]
+    (context / "Dockerfile").write_text(f"FROM {BASE}\nRUN ls /sys/class/net\n")
+    _, default_net = builder.build(context)
+    _, no_net = builder.build(context, "--network=none")  # the build-wide default for RUN
+    assert _outputs(no_net) == ["lo"] and steps(no_net)["RUN ls /sys/class/net"] == "DONE"
+    assert len(_outputs(default_net)) > 1  # the host's network: more than loopback
 
 
 def test_dockerfile_on_stdin_and_tar_context_on_stdin(builder: Builder) -> None:
@@ -141,7 +152,9 @@ def test_dockerfile_on_stdin_and_tar_context_on_stdin(builder: Builder) -> None:
     assert "from-tar-context" in _outputs(out)
 
 
-def test_independent_stages_labels_iidfile_and_onbuild(builder: Builder, context: Path, tmp_path: Path) -> None:
+def test_independent_stages_labels_iidfile_and_onbuild(
+    builder: Builder, context: Path, tmp_path: Path
+) -> None:
     (context / "Dockerfile").write_text(
         f"FROM {BASE} AS a\nRUN echo a > /a\n"
         f"FROM {BASE} AS b\nRUN echo b > /b\n"
@@ -151,14 +164,18 @@ def test_independent_stages_labels_iidfile_and_onbuild(builder: Builder, context
         "ONBUILD RUN echo onbuild-trigger-ran\n"
     )
     iid = tmp_path / "iid"
-    _, out = builder.build(context, "-t", "parent:1", "--label", "team=build", "--iidfile", str(iid))
+    _, out = builder.build(
+        context, "-t", "parent:1", "--label", "team=build", "--iidfile", str(iid)
+    )
     assert "never-runs" not in out
     status = steps(out)
     assert status["RUN echo a > /a"] == "DONE" and status["RUN echo b > /b"] == "DONE"
     inspect = json.loads(builder.run("inspect", "parent:1").stdout)[0]
     assert iid.read_text() == inspect["Id"]
     assert inspect["Config"]["Labels"] == {"team": "build"}
-    (context / "Dockerfile").write_text("FROM parent:1\nRUN cat /a /b /a0 && head -c4 /passwd-from-image\n")
+    (context / "Dockerfile").write_text(
+        "FROM parent:1\nRUN cat /a /b /a0 && head -c4 /passwd-from-image\n"
+    )
     _, out = builder.build(context)
     lines = _outputs(out)
     assert "onbuild-trigger-ran" in lines and lines[-4:] == ["a", "b", "a", "root"]
@@ -194,7 +211,9 @@ def test_add_url_with_checksum(builder: Builder, context: Path, tmp_path: Path) 
         )
         _, out = builder.build(context)
         assert _outputs(out)[-2:] == ["downloaded tool", "600"]
-        (context / "Dockerfile").write_text(f"FROM {BASE}\nADD --checksum=sha256:{'0' * 64} {url} /opt/\n")
+        (context / "Dockerfile").write_text(
+            f"FROM {BASE}\nADD --checksum=sha256:{'0' * 64} {url} /opt/\n"
+        )
         code, out = builder.build(context, check=False)
         assert code == 1 and "checksum mismatch" in out
     finally:

@@ -86,6 +86,13 @@ def test_files_written_in_a_container_do_not_change_the_image(dockyard: Dockyard
     d = dockyard
     proc = d.container("busybox", "sh", "-c", "echo x > /bin/new && rm /bin/ls && ls /bin/new")
     assert proc.returncode == 0, proc.stderr.decode()
+    # the writable layer holds exactly the container's changes (mount points such as
+    # /etc/hosts, /proc or /dev live in the init layer below it, as in Docker)
+    cid = d.out("ps", "-alq", "--no-trunc").strip()
+    upper = Path(d.inspect(cid)["GraphDriver"]["Data"]["UpperDir"])
+    assert sorted(str(p.relative_to(upper)) for p in upper.rglob("*")) == [
+        "bin", "bin/ls", "bin/new"
+    ]  # fmt: skip
     fresh = d.container("--rm", "busybox", "sh", "-c", "ls /bin/new; ls /bin/ls")
     assert fresh.stdout == b"/bin/ls\n"  # the image's file is back, the new one absent
     assert b"/bin/new: No such file" in fresh.stderr
@@ -96,3 +103,13 @@ def test_wait_prints_the_exit_code(dockyard: Dockyard) -> None:
     cid = d.container("-d", "busybox", "sh", "-c", "sleep 0.3; exit 5").stdout.decode().strip()
     assert d.out("wait", cid) == "5\n"
     assert d.inspect(cid)["State"]["ExitCode"] == 5
+
+
+def test_container_prune_removes_only_stopped_containers(dockyard: Dockyard) -> None:
+    d = dockyard
+    stopped = d.out("create", "busybox", "true").strip()
+    running = d.container("-d", "busybox", "sleep", "60").stdout.decode().strip()
+    out = d.out("container", "prune", "-f")
+    assert out.startswith("Deleted Containers:\n" + stopped)
+    assert d.out("ps", "-aq", "--no-trunc").split() == [running]
+    assert leftovers(d, stopped) == []

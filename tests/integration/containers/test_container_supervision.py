@@ -63,3 +63,15 @@ def test_cli_killed_mid_start_leaves_a_state_ps_shows_and_rm_cleans(
     d.run("rm", "-f", "half")
     assert d.out("ps", "-aq") == ""
     assert leftovers(d, cid) == []
+
+
+def test_detached_rm_container_removes_itself_after_exit(dockyard: Dockyard) -> None:
+    d = dockyard
+    cid = d.out("run", "-d", "--rm", "busybox", "sh", "-c", "sleep 0.2").strip()
+    deadline = time.monotonic() + 15
+    while d.out("ps", "-aq") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert d.out("ps", "-aq") == ""
+    while leftovers(d, cid) and time.monotonic() < deadline:  # the rm finishing up
+        time.sleep(0.1)
+    assert leftovers(d, cid) == []

@@ -57,7 +57,11 @@ def test_cmd_entrypoint_and_shell_records() -> None:
     lines = _apply(state, 'ENTRYPOINT ["/app"]\nSHELL ["/bin/bash", "-c"]\nCMD run it\n')
     assert state.config["Entrypoint"] == ["/app"]
     assert state.config["Cmd"] == ["/bin/bash", "-c", "run it"]
-    assert lines == ['ENTRYPOINT ["/app"]', "SHELL [/bin/bash -c]", 'CMD ["/bin/bash" "-c" "run it"]']
+    assert lines == [
+        'ENTRYPOINT ["/app"]',
+        "SHELL [/bin/bash -c]",
+        'CMD ["/bin/bash" "-c" "run it"]',
+    ]
 
 
 def test_entrypoint_resets_an_inherited_cmd() -> None:
@@ -68,8 +72,11 @@ def test_entrypoint_resets_an_inherited_cmd() -> None:
 
 def test_expose_volume_user_stopsignal_workdir() -> None:
     state = _state()
-    lines = _apply(state, "ARG P=80\nEXPOSE $P 53/UDP\nVOLUME /data /logs\nUSER app:staff\n"
-                          "STOPSIGNAL SIGINT\nWORKDIR /srv\nWORKDIR app\n")
+    lines = _apply(
+        state,
+        "ARG P=80\nEXPOSE $P 53/UDP\nVOLUME /data /logs\nUSER app:staff\n"
+        "STOPSIGNAL SIGINT\nWORKDIR /srv\nWORKDIR app\n",
+    )
     assert state.config["ExposedPorts"] == {"80/tcp": {}, "53/udp": {}}
     assert lines[1] == "EXPOSE map[53/udp:{} 80/tcp:{}]"
     assert state.config["Volumes"] == {"/data": {}, "/logs": {}}
@@ -81,8 +88,11 @@ def test_expose_volume_user_stopsignal_workdir() -> None:
 def test_healthcheck_and_onbuild() -> None:
     state = _state()
     _apply(state, "HEALTHCHECK --interval=5s --retries=3 CMD true\nONBUILD RUN echo hi\n")
-    assert state.config["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000,
-                                           "Retries": 3}
+    assert state.config["Healthcheck"] == {
+        "Test": ["CMD-SHELL", "true"],
+        "Interval": 5_000_000_000,
+        "Retries": 3,
+    }
     assert state.config["OnBuild"] == ["RUN echo hi"]
 
 

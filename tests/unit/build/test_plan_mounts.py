@@ -10,7 +10,14 @@ from dockyard.build.steps_run import parse_mount
 
 def test_cache_mount_with_id_mode_and_owner() -> None:
     m = parse_mount("type=cache,target=/root/.cache,id=pip,mode=0700,uid=10,gid=20")
-    assert (m.type, m.target, m.id, m.mode, m.uid, m.gid) == ("cache", "/root/.cache", "pip", 0o700, 10, 20)
+    assert (m.type, m.target, m.id, m.mode, m.uid, m.gid) == (
+        "cache",
+        "/root/.cache",
+        "pip",
+        0o700,
+        10,
+        20,
+    )
     assert not m.readonly
 
 

@@ -120,3 +120,11 @@ def test_healthcheck_runs_through_the_runtimes_exec() -> None:
     assert (check["interval"], check["timeout"], check["retries"]) == (2.0, 30.0, 5)
     assert bundle.healthcheck_of({"Healthcheck": {"Test": ["NONE"]}}, []) is None
     assert bundle.healthcheck_of({}, []) is None
+
+
+def test_home_comes_from_passwd_else_root_dir() -> None:
+    assert bundle.home_of("app", PASSWD) == "/app"
+    assert bundle.home_of("", PASSWD) == "/root"
+    assert bundle.home_of("4242", PASSWD) == "/"
+    spec = bundle.build_spec({"Cmd": ["x"]}, {}, state_dir="/s", user=(0, 0, ()), home="/root")
+    assert "HOME=/root" in spec.env

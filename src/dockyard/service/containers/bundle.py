@@ -22,6 +22,7 @@ __all__ = [
     "build_spec",
     "command_of",
     "healthcheck_of",
+    "home_of",
     "hosts_file",
     "merge_env",
     "merge_image_config",
@@ -126,6 +127,13 @@ def resolve_user(user: str, passwd: str, group: str) -> tuple[int, int, tuple[in
             if member and fields[2].isdigit() and int(fields[2]) not in (gid, *extra):
                 extra.append(int(fields[2]))
     return uid, gid, tuple(extra) or (gid,)  # runc's default: the primary group
+
+
+def home_of(user: str, passwd: str) -> str:
+    """The home directory Docker sets as ``HOME`` for *user*: its passwd entry's, else ``/``."""
+    name = (user or "0").partition(":")[0]
+    entry = _lookup(passwd, name, 2)
+    return entry[5] if entry is not None and len(entry) > 5 and entry[5] else "/"
 
 
 def hosts_file(hostname: str) -> str:
@@ -248,13 +256,14 @@ def build_spec(
     *,
     state_dir: str,
     user: tuple[int, int, tuple[int, ...]],
+    home: str = "/",
     init_binary: str | None = None,
     cgroups_path: str | None = None,
 ) -> ContainerSpec:
     """The OCI-level spec of a container from its effective ``Config`` and ``HostConfig``.
 
     The hostname, hosts and resolv.conf files are expected in *state_dir*; *user* comes from
-    ``resolve_user``; *init_binary* is bound at ``/sbin/docker-init`` when ``HostConfig.Init``.
+    ``resolve_user``, *home* from ``home_of``; *init_binary* is bound at ``/sbin/docker-init`` when ``HostConfig.Init``.
     Raises InvalidArgument (no command, bad ulimit or seccomp profile).
     """
     argv = command_of(config)
@@ -274,6 +283,8 @@ def build_spec(
         env.insert(0, _DEFAULT_PATH)
     hostname = config.get("Hostname") or ""
     env = merge_env([f"HOSTNAME={hostname}"], env) if hostname else env
+    if not any(e.startswith("HOME=") for e in env):
+        env.append(f"HOME={home}")
     if config.get("Tty") and not any(e.startswith("TERM=") for e in env):
         env.append("TERM=xterm")
     security_opt = list(host.get("SecurityOpt") or [])

@@ -27,7 +27,14 @@ from dockyard import errors
 if TYPE_CHECKING:
     from dockyard.mount import Mount
 
-__all__ = ["KNOWN", "START_FAILED", "launcher", "runtime_base", "start_delete_commands"]
+__all__ = [
+    "KNOWN",
+    "START_FAILED",
+    "fast_create",
+    "launcher",
+    "runtime_base",
+    "start_delete_commands",
+]
 
 KNOWN = ("builtin", "runc", "crun")
 START_FAILED = "start-failed"
@@ -64,14 +71,27 @@ def runtime_base(name: str, exec_root: Path) -> list[str]:
         raise errors.InvalidArgument(f"unknown or invalid runtime name: {name}")
     root = str(exec_root / name)
     if name == "builtin":
-        import os
-        if os.environ.get("DY_EXP_S"):
-            return [sys.executable, "-S", "-m", "dockyard.runtime.builtin", "--root", root]
         return [sys.executable, "-m", "dockyard.runtime.builtin", "--root", root]
     program = shutil.which(name)
     if program is None:
         raise errors.Unavailable(f"runtime {name} is not installed")
     return [program, "--root", root]
+
+
+def fast_create(base: list[str]) -> tuple[list[str], dict[str, str] | None]:
+    """The builtin runtime's argv prefix for ``create`` without ``site`` (``python -S``,
+    ~20 ms less per start), and the environment that finds Dockyard then; other runtimes
+    are returned as they are (None: inherit the environment)."""
+    if base[1:3] != ["-m", "dockyard.runtime.builtin"]:
+        return base, None
+    import os
+
+    import dockyard
+
+    src = os.path.dirname(os.path.dirname(os.path.abspath(dockyard.__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return [base[0], "-S", *base[1:]], env
 
 
 def start_delete_commands(

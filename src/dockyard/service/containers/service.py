@@ -86,11 +86,13 @@ class ContainerService:
         self.engine.events.emit("container", action, record.id, attrs)
 
     def emit_die(self, record: ContainerRecord) -> None:
-        """The ``die`` event (once per process) with the exit code."""
-        if record.id in self._died:
+        """The ``die`` event with the exit code, once per run (as this process sees it)."""
+        live = self.live(record)
+        key = f"{record.id}@{live.finished_at}"
+        if key in self._died:
             return
-        self._died.add(record.id)
-        self.emit("die", record, {"exitCode": str(self.live(record).exit_code)})
+        self._died.add(key)
+        self.emit("die", record, {"exitCode": str(live.exit_code)})
 
     def users(self, image_id: str) -> list[tuple[str, bool]]:
         """The ``ImageService.users`` hook: (container id, running) created from *image_id*."""

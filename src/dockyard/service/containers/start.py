@@ -154,6 +154,7 @@ def prepare_bundle(svc: ContainerService, record: ContainerRecord) -> list[Any]:
     dirs = rootfs_dirs(svc, record)
     spec = bundle.build_spec(
         config, host, state_dir=sd, user=_user(config, dirs),
+        home=bundle.home_of(config.get("User") or "", _read_image_file(dirs, "etc/passwd")),
         init_binary=_init_binary() if host.get("Init") else None,
         cgroups_path=None if record.runtime == "builtin" else f"/dockyard/{record.id}",
     )  # fmt: skip
@@ -167,6 +168,25 @@ def _restart_text(host: dict[str, Any]) -> str:
     name = policy.get("Name") or "no"
     count = policy.get("MaximumRetryCount") or 0
     return f"{name}:{count}" if name == "on-failure" and count else name
+
+
+def _auto_remove(svc: ContainerService, container_id: str, delete: list[str]) -> list[str]:
+    """*delete*, then ``dockyard rm -f ID`` in the background: ``run -d --rm`` without a
+    daemon. The shim runs this after the final exit (``--rm`` excludes restart policies);
+    the ``rm`` waits on the container's lock and for the shim to finish."""
+    import shlex
+    import sys
+
+    from dockyard.service.settings import Settings
+
+    settings = svc.engine.settings
+    root = [] if settings == Settings() else ["--root", str(settings.root)]
+    remove = [sys.executable, "-m", "dockyard", *root, "rm", "-f", container_id]
+    script = (
+        f"{shlex.join(delete)}; rc=$?; "
+        f"(setsid {shlex.join(remove)} </dev/null >/dev/null 2>&1 &); exit $rc"
+    )
+    return ["/bin/sh", "-c", script]
 
 
 def shim_config(
@@ -185,16 +205,20 @@ def shim_config(
     config, host = record.config, record.host_config
     base = runtimes.runtime_base(record.runtime, svc.engine.settings.exec_root)
     tty = bool(config.get("Tty"))
-    create = [*base, "create", "--bundle", sd, "--pid-file", os.path.join(sd, "init.pid")]
+    create_base, env = runtimes.fast_create(base)
+    create = [*create_base, "create", "--bundle", sd, "--pid-file", os.path.join(sd, "init.pid")]
     if tty:
         create += ["--console-socket", "console.sock"]
     start_command, delete_command = runtimes.start_delete_commands(record.runtime, base, record.id)
+    if host.get("AutoRemove") and not attach:
+        delete_command = _auto_remove(svc, record.id, delete_command)
     # runc and crun join linux.cgroupsPath themselves; the builtin runtime leaves it to us
     cgroup_dirs = _cgroup_dirs(record.id) if record.runtime == "builtin" else []
     max_size, max_file = parse_log_opts(dict((host.get("LogConfig") or {}).get("Config") or {}))
     return ShimConfig(
         command=runtimes.launcher(mounts, [*create, record.id], cgroup_dirs),
         id=record.id,
+        env=env,
         pid_file=os.path.join(sd, "init.pid"),
         start_command=start_command,
         delete_command=delete_command,

@@ -76,72 +76,82 @@ def main() -> None:
         tmp = Path(tmpdir)
         root = tmp / "root"
         dy = [DOCKYARD, "--root", str(root)]
-        tar = _image_tar(tmp, have_docker)
-        if tar.name == "raw.tar":
-            run([*dy, "import", str(tar), TAG])
-        else:
-            run([*dy, "load", "-i", str(tar)])
-        engines: dict[str, list[str]] = {"dockyard": [*dy]}
-        run_flags = {"dockyard": ["--runtime", args.runtime]}
-        if have_docker:
-            engines["docker"] = ["docker"]
-        if have_podman:
-            if subprocess.run(["podman", "image", "exists", TAG]).returncode != 0:
-                run(["podman", "load", "-i", str(tar)]) if tar.name != "raw.tar" else run(
-                    ["podman", "import", str(tar), TAG])  # fmt: skip
-            engines["podman"] = ["podman"]
+        try:
+            tar = _image_tar(tmp, have_docker)
+            if tar.name == "raw.tar":
+                run([*dy, "import", str(tar), TAG])
+            else:
+                run([*dy, "load", "-i", str(tar)])
+            engines: dict[str, list[str]] = {"dockyard": [*dy]}
+            run_flags = {"dockyard": ["--runtime", args.runtime]}
+            if have_docker:
+                engines["docker"] = ["docker"]
+            if have_podman:
+                if subprocess.run(["podman", "image", "exists", TAG]).returncode != 0:
+                    run(["podman", "load", "-i", str(tar)]) if tar.name != "raw.tar" else run(
+                        ["podman", "import", str(tar), TAG])  # fmt: skip
+                engines["podman"] = ["podman"]
 
-        for name, cmd in list(engines.items()):  # warm caches once; drop engines that fail
-            proc = subprocess.run([*cmd, "run", "--rm", TAG, "true"], capture_output=True)
-            if proc.returncode != 0:
-                print(f"{name} cannot run containers here: {proc.stderr.decode().strip()}")
-                del engines[name]
-        # Interleaved (engine A, B, A, B, ...) so a busy host slows every engine alike.
-        samples: dict[str, dict[str, list[float]]] = {"rm": {}, "d": {}}
-        for _ in range(args.repeat):
-            for name, cmd in engines.items():
-                flags = run_flags.get(name, [])
-                t0 = time.perf_counter()
-                run([*cmd, "run", *flags, "--rm", TAG, "true"])
-                t1 = time.perf_counter()
-                cid = run([*cmd, "run", *flags, "-d", TAG, "sleep", "30"]).stdout.decode().strip()
-                run([*cmd, "rm", "-f", cid])
-                t2 = time.perf_counter()
-                samples["rm"].setdefault(name, []).append(t1 - t0)
-                samples["d"].setdefault(name, []).append(t2 - t1)
-        rm_true = {n: statistics.median(v) for n, v in samples["rm"].items()}
-        detached = {n: statistics.median(v) for n, v in samples["d"].items()}
-        report("run --rm busybox true", rm_true)
-        report("run -d busybox sleep 30 + rm -f", detached)
+            for name, cmd in list(engines.items()):  # warm caches once; drop engines that fail
+                proc = subprocess.run([*cmd, "run", "--rm", TAG, "true"], capture_output=True)
+                if proc.returncode != 0:
+                    print(f"{name} cannot run containers here: {proc.stderr.decode().strip()}")
+                    del engines[name]
+            # Interleaved (engine A, B, A, B, ...) so a busy host slows every engine alike.
+            samples: dict[str, dict[str, list[float]]] = {"rm": {}, "d": {}}
+            for _ in range(args.repeat):
+                for name, cmd in engines.items():
+                    flags = run_flags.get(name, [])
+                    t0 = time.perf_counter()
+                    run([*cmd, "run", *flags, "--rm", TAG, "true"])
+                    t1 = time.perf_counter()
+                    cid = (
+                        run([*cmd, "run", *flags, "-d", TAG, "sleep", "30"]).stdout.decode().strip()
+                    )
+                    run([*cmd, "rm", "-f", cid])
+                    t2 = time.perf_counter()
+                    samples["rm"].setdefault(name, []).append(t1 - t0)
+                    samples["d"].setdefault(name, []).append(t2 - t1)
+            rm_true = {n: statistics.median(v) for n, v in samples["rm"].items()}
+            detached = {n: statistics.median(v) for n, v in samples["d"].items()}
+            report("run --rm busybox true", rm_true)
+            report("run -d busybox sleep 30 + rm -f", detached)
 
-        print("\nper-container monitor memory (PSS)")
-        cid = (
-            run([*dy, "run", *run_flags["dockyard"], "-d", TAG, "sleep", "30"])
-            .stdout.decode()
-            .strip()
-        )
-        time.sleep(0.5)
-        shims = [p for p in _children_named("dockyard.runtime.shim") if
-                 cid in Path(f"/proc/{p}/cwd").resolve().as_posix()]  # fmt: skip
-        for pid in shims:
-            print(f"  dockyard shim     pid {pid}: PSS {_pss_kib(pid) / 1024:.1f} MiB")
-        run([*dy, "rm", "-f", cid])
-        if have_docker:
-            proc = subprocess.run(["docker", "run", "-d", TAG, "sleep", "30"], capture_output=True)
-            if proc.returncode != 0:
-                print(f"  docker run -d failed: {proc.stderr.decode().strip()}")
-                return
-            dcid = proc.stdout.decode().strip()
+            print("\nper-container monitor memory (PSS)")
+            cid = (
+                run([*dy, "run", *run_flags["dockyard"], "-d", TAG, "sleep", "30"])
+                .stdout.decode()
+                .strip()
+            )
             time.sleep(0.5)
-            for pid in _children_named(f"containerd-shim.*{dcid}") or _children_named(
-                "containerd-shim"
-            ):
-                try:
-                    print(f"  containerd-shim   pid {pid}: PSS {_pss_kib(pid) / 1024:.1f} MiB")
-                except OSError:
-                    continue
-            run(["docker", "rm", "-f", dcid])
-        os.sync()
+            shims = [p for p in _children_named("dockyard.runtime.shim") if
+                     cid in Path(f"/proc/{p}/cwd").resolve().as_posix()]  # fmt: skip
+            for pid in shims:
+                print(f"  dockyard shim     pid {pid}: PSS {_pss_kib(pid) / 1024:.1f} MiB")
+            run([*dy, "rm", "-f", cid])
+            if have_docker:
+                proc = subprocess.run(
+                    ["docker", "run", "-d", TAG, "sleep", "30"], capture_output=True
+                )
+                if proc.returncode != 0:
+                    print(f"  docker run -d failed: {proc.stderr.decode().strip()}")
+                    return
+                dcid = proc.stdout.decode().strip()
+                time.sleep(0.5)
+                for pid in _children_named(f"containerd-shim.*{dcid}") or _children_named(
+                    "containerd-shim"
+                ):
+                    try:
+                        print(f"  containerd-shim   pid {pid}: PSS {_pss_kib(pid) / 1024:.1f} MiB")
+                    except OSError:
+                        continue
+                run(["docker", "rm", "-f", dcid])
+            os.sync()
+
+        finally:  # a failed run must not leave containers behind its temporary root
+            ids = subprocess.run([*dy, "ps", "-aq", "--no-trunc"], capture_output=True)
+            if ids.stdout.split():
+                subprocess.run([*dy, "rm", "-f", *ids.stdout.decode().split()], capture_output=True)
 
 
 if __name__ == "__main__":

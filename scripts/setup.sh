@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 #   debootstrap      the benchmark's larger image
 #   python3-venv     the virtual environment
 PACKAGES=(busybox-static skopeo docker-registry apache2-utils nftables iptables libseccomp2
-          runc crun debootstrap python3-venv ca-certificates)
+          runc crun debootstrap python3-venv ca-certificates docker-compose)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

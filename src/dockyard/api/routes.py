@@ -27,6 +27,10 @@ ROUTE_MODULES: tuple[str, ...] = (
     "volumes",
     "containers",
     "attach",
+    "build",
+    "networks",
+    "exec",
+    "container_tools",
 )
 
 VERSION_PREFIX = r"/v{api_version:[0-9]+\.[0-9]+}"

@@ -3,6 +3,8 @@
 Without a tty the shim's stream is Docker's multiplexed frames (stdout and stderr kept
 apart); with one it is raw bytes, our terminal goes into raw mode, SIGWINCH becomes a
 resize, and ctrl-p ctrl-q detaches (the container keeps running). One thread and ``select``.
+
+Imports only the standard library.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@
 Each command is a thin shell over ``engine().containers``; like Docker, a command given several
 containers acts on each, prints each name it handled, reports the failures on stderr and
 exits 1 if any failed.
+
+Imports click and the engine through ``cli._context``; never api/. Rendering only: no
+container logic here.
 """
 
 from __future__ import annotations

@@ -51,6 +51,12 @@ COMMANDS: dict[str, str] = {
     "logs": "containers:logs_cmd",
     "wait": "containers:wait_cmd",
     "container": "containers:container_group",
+    "exec": "container_tools:exec_cmd",
+    "top": "container_tools:top_cmd",
+    "pause": "container_tools:pause_cmd",
+    "unpause": "container_tools:unpause_cmd",
+    "rename": "container_tools:rename_cmd",
+    "diff": "container_tools:diff_cmd",
 }
 
 

@@ -48,6 +48,6 @@ def test_cpus_caps_cpu_time(dockyard: Dockyard) -> None:
     before, t0 = _cpu_usage_ns(cid), time.monotonic()
     time.sleep(1.0)
     used = (_cpu_usage_ns(cid) - before) / 1e9 / (time.monotonic() - t0)
-    assert 0.2 < used < 0.65  # half a CPU, not a whole one
+    assert 0.05 < used < 0.65  # at most half a CPU (less on a busy host), never a whole one
     d.run("rm", "-f", cid)
     assert not Path(f"/sys/fs/cgroup/cpu/dockyard/{cid}").exists()

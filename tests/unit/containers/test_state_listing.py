@@ -85,10 +85,11 @@ def test_launcher_mounts_runs_create_and_detaches(tmp_path: Path) -> None:
     script = argv[2]
     import subprocess
 
-    proc = subprocess.run(["/bin/sh", "-c", script, "launch", str(fake / "busybox"), "",
+    proc = subprocess.run(["/bin/sh", "-c", script, "launch", str(fake / "busybox"), "", "echo forced > forced",
                            "overlay", "o", "overlay", "/bin/sh", "-c", "exit 3"],
                           cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 3 and (tmp_path / runtimes.START_FAILED).exists()
+    assert (tmp_path / "forced").read_text() == "forced\n"  # the runtime's delete --force ran
 
 
 def test_unknown_runtime_is_dockers_error(tmp_path: Path) -> None:

@@ -3,6 +3,9 @@
 The request is Docker's own shape (``Config`` and ``HostConfig`` dicts, as the Engine API's
 ``POST /containers/create`` body), so the CLI and the API daemon share one code path. The
 stored ``Config`` is the effective one (image defaults merged, as ``docker inspect`` shows).
+
+Imports metadata, runtime (cgroup resources, log options) and sibling modules; never cli/ or
+api/.
 """
 
 from __future__ import annotations

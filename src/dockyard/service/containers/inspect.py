@@ -1,4 +1,7 @@
-"""``inspect`` of a container in Docker's JSON shape (``GET /containers/{id}/json``)."""
+"""``inspect`` of a container in Docker's JSON shape (``GET /containers/{id}/json``).
+
+Imports only metadata and sibling modules; never cli/ or api/.
+"""
 
 from __future__ import annotations
 

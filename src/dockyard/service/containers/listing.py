@@ -4,6 +4,9 @@
 ``Created``), computed here because the API returns it as is. Filters: ``status``, ``name``
 (substring), ``id`` (prefix), ``label`` (``key`` or ``key=value``), ``ancestor`` (image name or
 id), ``exited`` (code), ``before``/``since`` (another container).
+
+Imports only the standard library, metadata and sibling modules; never cli/ (which has its
+own humanizer) or api/.
 """
 
 from __future__ import annotations

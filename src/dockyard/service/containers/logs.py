@@ -1,6 +1,8 @@
 """``logs``: a container's json-file log, as Docker's ``docker logs`` reads it.
 
 The shim writes the log; this reads it, after the container exited too (until ``rm``).
+
+Imports ``runtime.logs`` and sibling modules; never cli/ or api/.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ What a container owns: its shim and processes, the runtime's record, a possibly 
 mount (a launcher killed half-way), its cgroup, its writable snapshot, its state directory
 and its record. ``remove`` clears them in that order; each step tolerates what is already
 gone, so ``rm -f`` also cleans up after a CLI killed mid-start.
+
+Imports runtime (builtin delete, cgroups), ``mount`` and sibling modules; never cli/ or
+api/.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ Imports only the standard library, ``dockyard.errors`` and ``dockyard.mount``'s 
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 from collections.abc import Sequence
@@ -43,9 +44,11 @@ START_FAILED = "start-failed"
 # util-linux's mount(8) (libmount, fstab, mountinfo) in ~30 ms. $2 lists the cgroup
 # directories the init moves into once created, before it runs anything: the runtime itself
 # (a Python process for the builtin one) stays outside, so a 6 MB memory or a 3 pids limit
-# binds the container's processes only.
+# binds the container's processes only. $3 is the runtime's `delete --force` (shell-quoted),
+# run when anything failed: a create that died after forking the init (OOM-killed, say)
+# must not leave that init waiting on its exec fifo forever.
 _SCRIPT = (
-    'M="$1"; CG="$2"; shift 2\n'
+    'M="$1"; CG="$2"; FORCE="$3"; shift 3\n'
     '$M mount -t "$1" -o "$2" "$3" rootfs && $M mount --make-private rootfs || exit 125\n'
     "shift 3\n"
     '"$@"\n'
@@ -53,9 +56,11 @@ _SCRIPT = (
     'if [ "$rc" -eq 0 ] && [ -n "$CG" ]; then\n'
     "  read -r pid < init.pid\n"
     '  for d in $CG; do echo "$pid" > "$d/cgroup.procs" || rc=125; done\n'
-    '  [ "$rc" -eq 0 ] || kill -9 "$pid"\n'
     "fi\n"
-    f'[ "$rc" -eq 0 ] || : > {START_FAILED}\n'
+    'if [ "$rc" -ne 0 ]; then\n'
+    f"  : > {START_FAILED}\n"
+    '  eval "$FORCE" >/dev/null 2>&1\n'
+    "fi\n"
     "$M umount -l rootfs\n"
     'exit "$rc"\n'
 )
@@ -110,17 +115,25 @@ def start_delete_commands(
 
     state = container_dir(base[base.index("--root") + 1], container_id)
     fifo = f"{state}/{FIFO}"
-    start = ["/bin/sh", "-c", 'timeout 10 head -c1 "$1" >/dev/null && rm -f "$1"', "start", fifo]
+    # a start that fails (the init gone, or 10 s without it) takes the whole container down,
+    # so no init is left blocked on its fifo; the shim then records the failed start
+    script = 'timeout 10 head -c1 "$1" >/dev/null && rm -f "$1" || { eval "$2"; exit 1; }'
+    force = shlex.join([*base, "delete", "--force", container_id])
+    start = ["/bin/sh", "-c", script, "start", fifo, f"{force} >/dev/null 2>&1"]
     delete = ["/bin/rm", "-rf", state]
     return start, delete
 
 
 def launcher(
-    rootfs: Sequence[Mount], create_argv: list[str], cgroup_dirs: Sequence[str] = ()
+    rootfs: Sequence[Mount],
+    create_argv: list[str],
+    cgroup_dirs: Sequence[str] = (),
+    force_delete: Sequence[str] = (),
 ) -> list[str]:
     """The shim's command: mount *rootfs* (one mount, as a snapshot's), run *create_argv*,
     move the init (pid in ``init.pid``) into *cgroup_dirs*, detach the host's copy of the
-    mount. Raises InvalidArgument for another mount shape."""
+    mount; on any failure run *force_delete* (the runtime's ``delete --force ID``). Raises
+    InvalidArgument for another mount shape."""
     if len(rootfs) != 1:
         raise errors.InvalidArgument(f"a root filesystem is one mount, not {len(rootfs)}")
     m = rootfs[0]
@@ -137,6 +150,7 @@ def launcher(
         "launch",
         busybox,
         dirs,
+        shlex.join(force_delete) if force_delete else ":",
         kind,
         options,
         m.source,

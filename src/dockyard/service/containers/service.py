@@ -2,13 +2,15 @@
 
 This class only binds the operations to one engine and holds what they share (records,
 paths, events). See README.md in this package for the API other services build on.
+
+Imports metadata and sibling modules (operations lazily); never cli/ or api/.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dockyard import errors
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from dockyard.runtime.logs import LogEntry
     from dockyard.runtime.shim.client import ShimInfo
     from dockyard.service.containers.create import CreateResult
+    from dockyard.service.containers.exec import ExecStore
     from dockyard.service.engine import Engine
 
 __all__ = ["ContainerService"]
@@ -179,3 +182,55 @@ class ContainerService:
         from dockyard.service.containers.logs import logs
 
         return logs(self, self.resolve(ref), follow=follow, tail=tail, since=since, until=until)
+
+    # -- container tools (exec, top, pause, ...) ----------------------------------------------
+    def exec_store(self) -> ExecStore:
+        """The exec instances the API created in this process (``exec.ExecStore``)."""
+        from dockyard.service.containers.exec import ExecStore
+
+        store: ExecStore | None = self.__dict__.get("_exec_store")
+        if store is None:
+            store = self.__dict__["_exec_store"] = ExecStore()
+        return store
+
+    def exec(self, ref: str, args: Sequence[str], *, env: Sequence[str] = (),
+             user: str | None = None, workdir: str | None = None,
+             detach: bool = False) -> int:  # fmt: skip
+        """Run *args* in running container *ref* with our stdio (no tty); its exit code.
+        Must be called from a single-threaded process. See ``exec.prepare`` and ``exec.run``
+        for what it raises."""
+        from dockyard.service.containers import exec as ex
+
+        record, process = ex.prepare(self, ref, [*args], env=[*env], user=user, workdir=workdir)
+        return ex.run(self, record, process, detach=detach)
+
+    def top(self, ref: str, ps_args: Sequence[str] = ()) -> dict[str, Any]:
+        """See ``top.top``: ``{"Titles": [...], "Processes": [[...]]}`` with host PIDs."""
+        from dockyard.service.containers.top import top
+
+        return top(self, self.resolve(ref), ps_args)
+
+    def pause(self, ref: str) -> None:
+        """See ``pause.pause``."""
+        from dockyard.service.containers.pause import pause
+
+        pause(self, self.resolve(ref))
+
+    def unpause(self, ref: str) -> None:
+        """See ``pause.unpause``."""
+        from dockyard.service.containers.pause import unpause
+
+        unpause(self, self.resolve(ref))
+
+    def rename(self, ref: str, new_name: str) -> None:
+        """See ``rename.rename``."""
+        from dockyard.service.containers.rename import rename
+
+        rename(self, self.resolve(ref), new_name)
+
+    def changes(self, ref: str) -> Sequence[dict[str, Any]]:
+        """See ``changes.changes``: ``[{"Path": "/x", "Kind": 0 (C) | 1 (A) | 2 (D)}]``."""
+        from dockyard.service.containers.changes import changes
+
+        return changes(self, self.resolve(ref))
+

@@ -5,6 +5,9 @@ Order: the files the container binds (hostname, hosts, resolv.conf), ``config.js
 whose launcher mounts the writable snapshot, runs the runtime's ``create`` and detaches the
 mount (see ``runtimes``). A ``starting`` marker is left while this runs, so a start killed
 half-way reads as ``created`` and ``rm -f`` can clean it.
+
+Imports runtime (spec, shim client, cgroups, logs) and sibling modules; never cli/ or api/,
+and never forks (the API daemon is threaded).
 """
 
 from __future__ import annotations
@@ -216,7 +219,9 @@ def shim_config(
     cgroup_dirs = _cgroup_dirs(record.id) if record.runtime == "builtin" else []
     max_size, max_file = parse_log_opts(dict((host.get("LogConfig") or {}).get("Config") or {}))
     return ShimConfig(
-        command=runtimes.launcher(mounts, [*create, record.id], cgroup_dirs),
+        command=runtimes.launcher(
+            mounts, [*create, record.id], cgroup_dirs, [*base, "delete", "--force", record.id]
+        ),
         id=record.id,
         env=env,
         pid_file=os.path.join(sd, "init.pid"),

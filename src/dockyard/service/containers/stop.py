@@ -2,6 +2,8 @@
 
 Both mark the container stopped by the user (``stop-requested``), so the shim does not restart
 it whatever its policy, as Docker does for a manual stop or kill.
+
+Imports ``runtime.shim.client`` and sibling modules; never cli/ or api/.
 """
 
 from __future__ import annotations

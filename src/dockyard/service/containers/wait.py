@@ -2,6 +2,8 @@
 
 The shim's ``state.json`` says ``exited`` once no restart is pending, so waiting is polling
 files (10 ms at first, backing off to 100 ms): no connection, no daemon.
+
+Imports only metadata and sibling modules; never cli/ or api/.
 """
 
 from __future__ import annotations

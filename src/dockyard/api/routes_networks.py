@@ -1,0 +1,141 @@
+"""Networks: list, inspect, create, remove, prune, connect, disconnect (``/networks…``), over
+the network service (``engine.networks``).
+
+Filters arrive as Docker's JSON map and go to the service as the CLI's ``key=value`` strings,
+so ``docker network ls --filter`` and ``dockyard network ls --filter`` agree. Network events
+are the service's to emit. Connecting needs the container's network namespace, so only a
+running container can be connected (the container service joins a created one's networks
+when it starts). Imports aiohttp, the api helpers and the service layer only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from dockyard import errors
+from dockyard.api import _params
+from dockyard.api._work import call, engine, json_response
+from dockyard.service.engine import Engine
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+
+
+def _filter_args(value: str | None) -> list[str]:
+    return [f"{key}={v}" for key, values in _params.filters(value).items() for v in values]
+
+
+async def _body(request: web.Request, what: str) -> dict[str, Any]:
+    """The request's JSON object (``{}`` without a body). Raises InvalidArgument."""
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise errors.InvalidArgument(f"invalid {what}: {exc}") from exc
+    if not isinstance(body, dict):
+        raise errors.InvalidArgument(f"invalid {what}: not a JSON object")
+    return body
+
+
+def _ipam(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(subnet, gateway)`` of a create body's first IPAM pool. Raises InvalidArgument for
+    more than one pool (Dockyard's bridges hold one IPv4 subnet)."""
+    pools = list((body.get("IPAM") or {}).get("Config") or [])
+    if len(pools) > 1:
+        raise errors.InvalidArgument("only one IPAM pool per network is supported")
+    if not pools:
+        return None, None
+    pool = pools[0] or {}
+    return pool.get("Subnet") or None, pool.get("Gateway") or None
+
+
+def _create(eng: Engine, body: dict[str, Any]) -> str:
+    name = str(body.get("Name") or "")
+    if not name:
+        raise errors.InvalidArgument("network name is required")
+    if body.get("EnableIPv6"):
+        raise errors.InvalidArgument("IPv6 networks are not supported")
+    subnet, gateway = _ipam(body)
+    net = eng.networks.create(name, str(body.get("Driver") or "bridge"), subnet, gateway,
+                              bool(body.get("Internal")), dict(body.get("Labels") or {}))
+    return net.id
+
+
+def _connect(eng: Engine, network: str, body: dict[str, Any]) -> None:
+    ref = str(body.get("Container") or "")
+    if not ref:
+        raise errors.InvalidArgument("no container given to connect")
+    config = body.get("EndpointConfig") or {}
+    aliases = [str(a) for a in config.get("Aliases") or []]
+    ip = (config.get("IPAMConfig") or {}).get("IPv4Address") or None
+    mac = config.get("MacAddress") or None
+    record = eng.containers.resolve(ref)
+    live = eng.containers.live(record)
+    if not live.running or not live.pid:
+        raise errors.FailedPrecondition(
+            f"container {record.name or ref} is not running: only a running container can be "
+            "connected to a network"
+        )
+    eng.networks.connect(network, record.id, record.name, f"/proc/{live.pid}/ns/net",
+                         aliases, ip, mac)
+
+
+def _disconnect(eng: Engine, network: str, body: dict[str, Any]) -> None:
+    ref = str(body.get("Container") or "")
+    if not ref:
+        raise errors.InvalidArgument("no container given to disconnect")
+    record = eng.containers.resolve(ref)
+    if not eng.networks.disconnect(network, record.id) and not body.get("Force"):
+        raise errors.FailedPrecondition(
+            f"container {record.id[:12]} is not connected to network {network}"
+        )
+
+
+@routes.get("/networks")
+async def list_networks(request: web.Request) -> web.Response:
+    args = _filter_args(request.query.get("filters"))
+    return json_response(await call(request, engine(request).networks.list_networks, args))
+
+
+@routes.post("/networks/create")
+async def create(request: web.Request) -> web.Response:
+    body = await _body(request, "network configuration")
+    network_id = await call(request, _create, engine(request), body)
+    return json_response({"Id": network_id, "Warning": ""}, status=201)
+
+
+@routes.post("/networks/prune")
+async def prune(request: web.Request) -> web.Response:
+    args = _filter_args(request.query.get("filters"))
+    removed = await call(request, engine(request).networks.prune, args)
+    return json_response({"NetworksDeleted": removed or None})
+
+
+@routes.get("/networks/{id}")
+async def inspect(request: web.Request) -> web.Response:
+    doc = await call(request, engine(request).networks.inspect, request.match_info["id"])
+    return json_response(doc)
+
+
+@routes.delete("/networks/{id}")
+async def remove(request: web.Request) -> web.Response:
+    await call(request, engine(request).networks.remove, request.match_info["id"])
+    return web.Response(status=204)
+
+
+@routes.post("/networks/{id}/connect")
+async def connect(request: web.Request) -> web.Response:
+    body = await _body(request, "connect request")
+    await call(request, _connect, engine(request), request.match_info["id"], body)
+    return web.Response(status=200)
+
+
+@routes.post("/networks/{id}/disconnect")
+async def disconnect(request: web.Request) -> web.Response:
+    body = await _body(request, "disconnect request")
+    await call(request, _disconnect, engine(request), request.match_info["id"], body)
+    return web.Response(status=200)

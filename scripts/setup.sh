@@ -16,8 +16,10 @@ cd "$(dirname "$0")/.."
 #   runc, crun       alternative OCI runtimes (--runtime)
 #   debootstrap      the benchmark's larger image
 #   python3-venv     the virtual environment
+#   tini             the init `run --init` puts at PID 1 (tini-static)
+#   docker-compose   compose 1.29, for the daemon's compatibility tests
 PACKAGES=(busybox-static skopeo docker-registry apache2-utils nftables iptables libseccomp2
-          runc crun debootstrap python3-venv ca-certificates docker-compose)
+          runc crun debootstrap python3-venv ca-certificates tini docker-compose)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -94,11 +94,27 @@ def _no_leaks() -> Iterator[None]:
         pytest.fail("the tests leaked host objects:\n" + "\n".join(lines), pytrace=False)
 
 
+def _remove_default_network(root: Path) -> None:
+    """A data root's default bridge, like docker0, outlives its containers; when the test's
+    root goes, it goes too (through the engine, so the firewall rules go with it)."""
+    if not (root / "network").exists() or os.geteuid() != 0:
+        return
+    from dockyard.service.engine import Engine
+    from dockyard.service.settings import Settings
+
+    engine = Engine(Settings.resolve(root))
+    try:
+        engine.networks.manager.prune_default()
+    except Exception as exc:  # a test that left containers on it fails on its own leak
+        print(f"could not remove the default network of {root}: {exc}")
+
+
 @pytest.fixture
 def data_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh, empty data root for one test (its path contains ``dockyard-test-root``)."""
     root = tmp_path_factory.mktemp("dockyard-test-root")
     yield root
+    _remove_default_network(root)
     # A mount left under the root is this test's leak: clean it up (so the next test starts
     # clean) and fail the test that left it.
     with open("/proc/self/mountinfo") as f:

@@ -1,10 +1,11 @@
 """The network service: the Engine's networks (create, list, inspect, remove, prune, connect,
 disconnect) over ``network.NetworkManager``, with Docker's documents and events.
 
-State lives under ``<root>/network``. The host objects every engine on a host shares are named
-from the environment so a test session never touches another's: ``DOCKYARD_NFT_TABLE`` (the
-nftables table, default ``dockyard``) and ``DOCKYARD_DEFAULT_BRIDGE`` (default ``dockyard0``);
-both must contain ``dockyard``. User networks get DNS from one helper process per engine
+State lives under ``<root>/network``. The host objects of an engine are named after its data
+root (``host_names``): the default root has the nftables table ``dockyard`` and the default
+bridge ``dockyard0``; any other root gets ``dockyard_<hash>`` and ``dockyard<hash>``, so two
+data roots on one host never share a bridge or a table. ``DOCKYARD_NFT_TABLE`` and
+``DOCKYARD_DEFAULT_BRIDGE`` override them (both must contain ``dockyard``). User networks get DNS from one helper process per engine
 (``python -m dockyard.network.dnsd STATE_DIR --exit-when-idle``), started when a container
 joins a user network and gone with the last user network, so the daemon and the daemonless
 CLI serve names the same way. ``host`` and ``none`` are listed as Docker lists them.
@@ -34,7 +35,7 @@ from dockyard.network import Endpoint, NetworkManager, NetworkRecord, PortMappin
 if TYPE_CHECKING:
     from dockyard.service.engine import Engine
 
-__all__ = ["PSEUDO_NETWORKS", "NetworkService", "endpoint_id", "network_doc"]
+__all__ = ["PSEUDO_NETWORKS", "NetworkService", "endpoint_id", "host_names", "network_doc"]
 
 PSEUDO_NETWORKS = {"host": "host", "none": "null"}  # name -> driver
 BUILTIN = ("bridge", "host", "none")
@@ -94,6 +95,18 @@ def _pseudo_doc(name: str, network_id: str, created: str) -> dict[str, Any]:
         "Internal": False, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
         "ConfigOnly": False, "Containers": {}, "Options": {}, "Labels": {},
     }  # fmt: skip
+
+
+def host_names(root: Path) -> tuple[str, str]:
+    """``(nft table, default bridge)`` of the engine whose data root is *root*."""
+    from dockyard.service.settings import DEFAULT_ROOT
+
+    if Path(root) == DEFAULT_ROOT:
+        table, bridge = "dockyard", "dockyard0"
+    else:
+        tag = hashlib.sha256(str(Path(root).absolute()).encode()).hexdigest()[:6]
+        table, bridge = f"dockyard_{tag}", f"dockyard{tag}"  # a link name has at most 15 bytes
+    return (_env_name("DOCKYARD_NFT_TABLE", table), _env_name("DOCKYARD_DEFAULT_BRIDGE", bridge))
 
 
 def _env_name(var: str, default: str) -> str:
@@ -159,8 +172,7 @@ class NetworkService:
     def __init__(self, engine: Engine, manager: NetworkManager | None = None) -> None:
         self._engine = engine
         self.state_dir = Path(engine.settings.root) / "network"
-        self.table = _env_name("DOCKYARD_NFT_TABLE", "dockyard")
-        self.default_bridge = _env_name("DOCKYARD_DEFAULT_BRIDGE", "dockyard0")
+        self.table, self.default_bridge = host_names(Path(engine.settings.root))
         self._manager = manager
 
     @property

@@ -71,7 +71,7 @@ def test_run_in_the_foreground_streams_output_and_exits_with_the_code(
 
 def test_container_is_isolated(any_runtime: Dockyard) -> None:
     d = any_runtime
-    proc = d.container("--rm", "-h", "box", "busybox", "sh", "-c",
+    proc = d.container("--rm", "-h", "box", "--network", "none", "busybox", "sh", "-c",
                        "echo $$; hostname; ls /sys/class/net; cat /proc/self/mountinfo")  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
     pid, hostname, nets, mountinfo = proc.stdout.decode().split("\n", 3)

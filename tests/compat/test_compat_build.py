@@ -52,7 +52,7 @@ def test_legacy_build_twice_uses_the_cache_and_the_image_runs(
     _, second, _ = _legacy(daemon, "-t", "app:2", "--build-arg", "WHO=alice", str(ctx))
     assert second.count(" ---> Using cache") == 2  # the COPY and the RUN
     assert f"Successfully built {short}" in second  # same steps, same image
-    run = daemon.docker("run", "--rm", "app:2")
+    run = daemon.docker("run", "--rm", "--network", "none", "app:2")
     assert run.stdout == "hello from the context\nbuilt for alice\n"
     assert daemon.dockyard("images", "-q", "app").stdout.split() == [short]
     quiet = _legacy(daemon, "-q", "--build-arg", "WHO=alice", str(ctx))[1]

@@ -16,6 +16,10 @@ A build failing after its first line ends the stream with ``{"errorDetail": {"co
 "message": …}, "error": …}`` (``N`` the failed RUN's exit code), which the docker CLI prints
 before exiting non-zero; one failing before that is an ordinary HTTP error.
 
+Accepted and ignored: ``rm``/``forcerm`` (the builder makes no intermediate containers),
+``X-Registry-Config`` (base images are pulled with the daemon's stored logins), ``cachefrom``,
+``shmsize``, ``memory`` and the other resource limits of RUN.
+
 Imports aiohttp, the api helpers, ``errors`` and the build service; never the builder itself.
 """
 

@@ -3,14 +3,15 @@ the network service (``engine.networks``).
 
 Filters arrive as Docker's JSON map and go to the service as the CLI's ``key=value`` strings,
 so ``docker network ls --filter`` and ``dockyard network ls --filter`` agree. Network events
-are the service's to emit. Connecting needs the container's network namespace, so only a
-running container can be connected (the container service joins a created one's networks
-when it starts). Imports aiohttp, the api helpers and the service layer only.
+are the service's to emit. A running container is connected at once (through its network
+namespace); a created or stopped one gets the network added to its ``NetworkingConfig``, which
+the container service joins at start (compose connects containers before starting them).
+Imports aiohttp, the api helpers and the service layer only.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -18,6 +19,10 @@ from dockyard import errors
 from dockyard.api import _params
 from dockyard.api._work import call, engine, json_response
 from dockyard.service.engine import Engine
+from dockyard.service.networks import PSEUDO_NETWORKS
+
+if TYPE_CHECKING:
+    from dockyard.metadata.containers import ContainerRecord
 
 __all__ = ["routes"]
 
@@ -65,7 +70,22 @@ def _create(eng: Engine, body: dict[str, Any]) -> str:
     return net.id
 
 
+def _endpoints(record: ContainerRecord) -> dict[str, Any]:
+    """The ``NetworkingConfig.EndpointsConfig`` a created container will join at start."""
+    return dict((record.extra.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
+
+
+def _remember(eng: Engine, record: ContainerRecord, endpoints: dict[str, Any]) -> None:
+    extra = dict(record.extra)
+    extra["NetworkingConfig"] = {**(extra.get("NetworkingConfig") or {}),
+                                 "EndpointsConfig": endpoints}
+    eng.containers.records.update_extra(record.id, extra)
+
+
 def _connect(eng: Engine, network: str, body: dict[str, Any]) -> None:
+    """Connect a running container now; a stopped one joins at its next start (its
+    ``NetworkingConfig``), as Docker does. Raises NotFound, InvalidArgument, AlreadyExists,
+    PermissionDenied (``host``/``none``), Conflict."""
     ref = str(body.get("Container") or "")
     if not ref:
         raise errors.InvalidArgument("no container given to connect")
@@ -75,13 +95,24 @@ def _connect(eng: Engine, network: str, body: dict[str, Any]) -> None:
     mac = config.get("MacAddress") or None
     record = eng.containers.resolve(ref)
     live = eng.containers.live(record)
-    if not live.running or not live.pid:
-        raise errors.FailedPrecondition(
-            f"container {record.name or ref} is not running: only a running container can be "
-            "connected to a network"
-        )
-    eng.networks.connect(network, record.id, record.name, f"/proc/{live.pid}/ns/net",
-                         aliases, ip, mac)
+    if live.running and live.pid:
+        eng.networks.connect(network, record.id, record.name, f"/proc/{live.pid}/ns/net",
+                             aliases, ip, mac)
+        return
+    if network in PSEUDO_NETWORKS:
+        raise errors.PermissionDenied(f"container cannot be connected to {network} network")
+    net = eng.networks.get(network)
+    endpoints = _endpoints(record)
+    if net.name in endpoints or net.id in endpoints:
+        raise errors.AlreadyExists(
+            f"endpoint with name {record.name} already exists in network {net.name}")
+    entry: dict[str, Any] = {"Aliases": aliases or None}
+    if ip:
+        entry["IPAMConfig"] = {"IPv4Address": ip}
+    if mac:
+        entry["MacAddress"] = mac
+    endpoints[net.name] = entry
+    _remember(eng, record, endpoints)
 
 
 def _disconnect(eng: Engine, network: str, body: dict[str, Any]) -> None:
@@ -89,7 +120,14 @@ def _disconnect(eng: Engine, network: str, body: dict[str, Any]) -> None:
     if not ref:
         raise errors.InvalidArgument("no container given to disconnect")
     record = eng.containers.resolve(ref)
-    if not eng.networks.disconnect(network, record.id) and not body.get("Force"):
+    done = eng.networks.disconnect(network, record.id)
+    endpoints = _endpoints(record)
+    net = eng.networks.get(network)
+    kept = {k: v for k, v in endpoints.items() if k not in (net.name, net.id)}
+    if kept != endpoints:
+        _remember(eng, record, kept)
+        done = True
+    if not done and not body.get("Force"):
         raise errors.FailedPrecondition(
             f"container {record.id[:12]} is not connected to network {network}"
         )

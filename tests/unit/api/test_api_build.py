@@ -14,7 +14,7 @@ from dockyard.api.routes_build import step_line
 
 def _context(files: dict[str, str], compression: str = "") -> bytes:
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode=f"w:{compression}") as tar:
+    with tarfile.open(fileobj=buf, mode=f"w:{compression}") as tar:  # type: ignore[call-overload]
         for name, text in files.items():
             data = text.encode()
             info = tarfile.TarInfo(name)
@@ -50,6 +50,7 @@ def test_build_streams_steps_aux_and_tags(api: Api, loaded: helpers.TestImage) -
     assert doc["Config"]["Labels"] == {"tier": "web", "greeting": "hi", "team": "core"}
     assert "MODE=prod" in doc["Config"]["Env"]
     assert api.get("/images/app:latest/json").json()["Id"] == image_id
+    assert list((api.engine.settings.root / "tmp").glob("build-context-*")) == []  # spool gone
 
 
 def test_quiet_build_answers_only_the_id_and_a_rebuild_is_the_same_image(
@@ -86,6 +87,8 @@ def test_errors_before_the_first_line_are_http_errors(api: Api, loaded: helpers.
     assert not_tar.status == 400 and "tar" in not_tar.json()["message"]
     assert api.post("/build", params={"buildargs": "[1]"}, data=b"").status == 400
     assert api.post("/build", params={"remote": "https://example.com/x.tar"}).status == 400
+    bad_mode = api.post("/build", params={"networkmode": "mynet"}, data=b"")
+    assert bad_mode.status == 400 and "mynet" in bad_mode.json()["message"]
     assert api.get("/images/json", params={"filters": json.dumps({"reference": ["x"]})}).json() == []
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from api_testclient import Api
 
+from _helpers import images as helpers
 from dockyard.network import NetworkManager, NetworkRecord, PortMapping
 from dockyard.service import networks as networks_module
 
@@ -128,3 +129,29 @@ def test_connect_and_disconnect_refusals(api: Api, host: _Host) -> None:
     assert api.post("/networks/net/connect", json={}).status == 400
     assert api.post("/networks/net/disconnect", json={"Container": "ghost"}).status == 404
     assert api.post("/networks/nonet/disconnect", json={"Container": "x"}).status == 404
+
+
+def test_a_created_container_joins_the_network_at_start(
+    api: Api, host: _Host, loaded: helpers.TestImage
+) -> None:
+    """As compose does: connect a created container; it is recorded for start, not attached."""
+    api.post("/networks/create", json={"Name": "net"})
+    cid = api.post("/containers/create", params={"name": "web"},
+                   json={"Image": "busybox", "HostConfig": {"NetworkMode": "net"}}).json()["Id"]
+    joined = api.post("/networks/net/connect",
+                      json={"Container": "web", "EndpointConfig": {"Aliases": ["api"],
+                            "IPAMConfig": {"IPv4Address": "10.0.0.9"}}})
+    assert joined.status == 200, joined.body
+    record = api.engine.containers.resolve(cid)
+    assert record.extra["NetworkingConfig"]["EndpointsConfig"] == {
+        "net": {"Aliases": ["api"], "IPAMConfig": {"IPv4Address": "10.0.0.9"}}}
+    assert api.get("/networks/net").json()["Containers"] == {}  # nothing attached before start
+    again = api.post("/networks/net/connect", json={"Container": cid})
+    assert again.status == 409 and "already exists" in again.json()["message"]
+    assert api.post("/networks/host/connect", json={"Container": cid}).status == 403
+    assert api.post("/networks/net/disconnect", json={"Container": "web"}).status == 200
+    assert api.engine.containers.resolve(cid).extra["NetworkingConfig"]["EndpointsConfig"] == {}
+    not_joined = api.post("/networks/net/disconnect", json={"Container": "web"})
+    assert not_joined.status == 409 and "is not connected" in not_joined.json()["message"]
+    forced = api.post("/networks/net/disconnect", json={"Container": "web", "Force": True})
+    assert forced.status == 200

@@ -117,7 +117,15 @@ def rm_cmd(containers: tuple[str, ...], force: bool, volumes: bool) -> None:
 @click.argument("containers", nargs=-1, required=True)
 def wait_cmd(containers: tuple[str, ...]) -> None:
     """Block until one or more containers stop, then print their exit codes."""
-    _each(containers, lambda ref: click.echo(engine().containers.wait(ref)), echo=False)
+
+    def one(ref: str) -> None:
+        from dockyard.service.containers.networking import release_exited
+
+        svc = engine().containers
+        click.echo(svc.wait(ref))
+        release_exited(svc, svc.resolve(ref))  # the exit observed: address and ports go back
+
+    _each(containers, one, echo=False)
 
 
 def _parse_filters(values: tuple[str, ...]) -> dict[str, list[str]]:
@@ -128,6 +136,17 @@ def _parse_filters(values: tuple[str, ...]) -> dict[str, list[str]]:
             raise errors.InvalidArgument(f"bad format of filter (expected name=value): {value}")
         out.setdefault(key.lower(), []).append(arg)
     return out
+
+
+def _ports_text(ports: list[dict[str, Any]]) -> str:
+    """``ps``'s PORTS: ``0.0.0.0:5000->80/tcp, 443/tcp`` as Docker prints it."""
+    ordered = sorted(ports, key=lambda p: (p["PrivatePort"], p["Type"], p.get("IP", ""),
+                                           p.get("PublicPort", 0)))  # fmt: skip
+    parts = []
+    for p in ordered:
+        private = f"{p['PrivatePort']}/{p['Type']}"
+        parts.append(f"{p['IP']}:{p['PublicPort']}->{private}" if p.get("PublicPort") else private)
+    return ", ".join(dict.fromkeys(parts))
 
 
 def _ps_row(item: dict[str, Any], no_trunc: bool, size: bool) -> dict[str, Any]:
@@ -146,7 +165,7 @@ def _ps_row(item: dict[str, Any], no_trunc: bool, size: bool) -> dict[str, Any]:
         "CreatedAt": _time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", _time.gmtime(item["Created"])),
         "RunningFor": human_duration(created) + " ago",
         "Status": item["Status"],
-        "Ports": "",
+        "Ports": _ports_text(item.get("Ports") or []),
         "Names": item["Names"][0].lstrip("/"),
         "Labels": ",".join(f"{k}={v}" for k, v in item["Labels"].items()),
         "State": item["State"],
@@ -299,7 +318,11 @@ class _ContainerGroup(click.Group):
         "wait": ("containers", "wait_cmd"), "inspect": ("containers", "inspect_cmd"),
         "prune": ("containers", "prune_cmd"),
     }  # fmt: skip
-    extra: dict[str, tuple[str, str]] = {}  # other engineers' subcommands (exec, top, ...)
+    extra: dict[str, tuple[str, str]] = {  # other engineers' subcommands (exec, top, ...)
+        name: ("container_tools", f"{name}_cmd")
+        for name in ("exec", "top", "pause", "unpause", "rename", "diff", "cp", "commit",
+                     "export", "stats", "update", "attach")
+    }  # fmt: skip
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({**self._MAP, **self.extra})

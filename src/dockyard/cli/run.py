@@ -194,7 +194,6 @@ def build_request(opts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         "Ulimits": [_ulimit(u) for u in opts["ulimit"]] or None,
         "Init": True if opts["init"] else None,
         "Runtime": opts["runtime"] or "builtin",
-        "NetworkMode": "none",
     }
     if opts["tmpfs"]:
         host["Tmpfs"] = {t.partition(":")[0]: t.partition(":")[2] for t in opts["tmpfs"]}
@@ -213,7 +212,62 @@ def build_request(opts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
         host["CpusetCpus"] = opts["cpuset_cpus"]
     if opts["pids_limit"] is not None:
         host["PidsLimit"] = opts["pids_limit"]
+    _network_request(opts, config, host)
+    if opts["volume"]:
+        host["Binds"] = list(opts["volume"])
+    if opts["mount"]:
+        host["Mounts"] = list(opts["mount"])
+    if opts["volumes_from"]:
+        host["VolumesFrom"] = list(opts["volumes_from"])
     return config, host
+
+
+def _network_request(opts: dict[str, Any], config: dict[str, Any], host: dict[str, Any]) -> None:
+    """The network flags into ``Config``/``HostConfig`` (Docker's keys) and the request's
+    ``NetworkingConfig`` (aliases, ``--ip``), carried in ``Config``. Raises InvalidArgument."""
+    network = opts["network"] or "bridge"
+    host["NetworkMode"] = network
+    exposed: dict[str, Any] = {}
+    for raw in opts["expose"]:
+        port, _, proto = raw.partition("/")
+        first, _, last = port.partition("-")
+        try:
+            for n in range(int(first), int(last or first) + 1):
+                exposed[f"{n}/{proto or 'tcp'}"] = {}
+        except ValueError:
+            raise errors.InvalidArgument(f"invalid range format for --expose: {raw}") from None
+    bindings: dict[str, list[dict[str, str]]] = {}
+    if opts["publish"]:
+        from dockyard.network import parse_port_specs
+    for req in parse_port_specs(opts["publish"]) if opts["publish"] else ():
+        key = f"{req.container_port}/{req.proto}"
+        exposed[key] = {}
+        if req.random:
+            port = ""
+        elif req.host_start == req.host_end:
+            port = str(req.host_start)
+        else:
+            port = f"{req.host_start}-{req.host_end}"
+        bindings.setdefault(key, []).append({"HostIp": req.host_ip, "HostPort": port})
+    if exposed:
+        config["ExposedPorts"] = exposed
+    if bindings:
+        host["PortBindings"] = bindings
+    if opts["publish_all"]:
+        host["PublishAllPorts"] = True
+    for flag, key in (("dns", "Dns"), ("dns_search", "DnsSearch"),
+                      ("dns_option", "DnsOptions"), ("add_host", "ExtraHosts")):  # fmt: skip
+        if opts[flag]:
+            host[key] = list(opts[flag])
+    if opts["domainname"]:
+        config["Domainname"] = opts["domainname"]
+    if opts["mac_address"]:
+        config["MacAddress"] = opts["mac_address"]
+    if opts["network_alias"] or opts["ip"]:
+        endpoint: dict[str, Any] = {"Aliases": list(opts["network_alias"]) or None}
+        if opts["ip"]:
+            endpoint["IPAMConfig"] = {"IPv4Address": opts["ip"]}
+        config["NetworkingConfig"] = {"EndpointsConfig": {network: endpoint}}
 
 
 _OPTIONS: list[Callable[[Any], Any]] = [
@@ -258,7 +312,21 @@ _OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--log-opt", multiple=True, help="Log driver options"),
     click.option("--log-driver", help="Logging driver for the container (json-file only)"),
     click.option("--runtime", help="Runtime to use for this container (builtin, runc, crun)"),
-    click.option("--network", "--net", help="Connect a container to a network (none only, for now)"),
+    click.option("--network", "--net", help="Connect a container to a network"),
+    click.option("--network-alias", multiple=True, help="Add network-scoped alias for the container"),
+    click.option("--ip", help="IPv4 address (e.g., 172.30.100.104)"),
+    click.option("-p", "--publish", multiple=True, help="Publish a container's port(s) to the host"),
+    click.option("-P", "--publish-all", is_flag=True, help="Publish all exposed ports to random ports"),
+    click.option("--expose", multiple=True, help="Expose a port or a range of ports"),
+    click.option("--dns", multiple=True, help="Set custom DNS servers"),
+    click.option("--dns-search", multiple=True, help="Set custom DNS search domains"),
+    click.option("--dns-option", multiple=True, help="Set DNS options"),
+    click.option("--add-host", multiple=True, help="Add a custom host-to-IP mapping (host:ip)"),
+    click.option("--domainname", help="Container NIS domain name"),
+    click.option("--mac-address", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
+    click.option("-v", "--volume", multiple=True, help="Bind mount a volume"),
+    click.option("--mount", multiple=True, help="Attach a filesystem mount to the container"),
+    click.option("--volumes-from", multiple=True, help="Mount volumes from the specified container(s)"),
 ]  # fmt: skip
 
 
@@ -291,8 +359,6 @@ def _ensure_image(name: str, pull: str) -> None:
 def _create(opts: dict[str, Any]) -> str:
     if opts.get("log_driver") not in (None, "json-file"):
         raise errors.InvalidArgument(f"logging driver {opts['log_driver']} is not supported")
-    if opts.get("network") not in (None, "none", "default"):
-        raise errors.InvalidArgument(f"network {opts['network']} not found")
     _ensure_image(opts["image"], opts["pull"])
     config, host = build_request(opts)
     return engine().containers.create(config, host, opts["name"]).id
@@ -386,4 +452,8 @@ def attach_and_wait(cid: str, *, tty: bool, stdin: bool, auto_remove: bool) -> i
         code = failure.exit_code
     if auto_remove:
         svc.remove(record.id, force=True)
+    else:
+        from dockyard.service.containers.networking import release_exited
+
+        release_exited(svc, record)  # the exit is observed here: its address and ports go back
     return code

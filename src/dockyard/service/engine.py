@@ -80,9 +80,12 @@ class Engine:
 
     @cached_property
     def volumes(self) -> VolumeService:
+        from dockyard.service.containers.volumes_setup import volume_users
         from dockyard.service.volumes import VolumeService
 
-        return VolumeService(self)
+        service = VolumeService(self)
+        service.users = volume_users(self)  # `volume rm` refuses a volume a container uses
+        return service
 
     @cached_property
     def networks(self) -> NetworkService:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard import errors
-from dockyard.runtime.spec import DEFAULT_ENV, ContainerSpec, bind_mount
+from dockyard.runtime.spec import DEFAULT_ENV, DEFAULT_NAMESPACES, ContainerSpec, bind_mount
 
 __all__ = [
     "INIT_PATH",
@@ -259,11 +259,19 @@ def build_spec(
     home: str = "/",
     init_binary: str | None = None,
     cgroups_path: str | None = None,
+    namespace_paths: dict[str, str] | None = None,
+    extra_mounts: list[dict[str, Any]] | None = None,
+    hostname: str | None = None,
+    host_network: bool = False,
 ) -> ContainerSpec:
     """The OCI-level spec of a container from its effective ``Config`` and ``HostConfig``.
 
     The hostname, hosts and resolv.conf files are expected in *state_dir*; *user* comes from
     ``resolve_user``, *home* from ``home_of``; *init_binary* is bound at ``/sbin/docker-init`` when ``HostConfig.Init``.
+    *namespace_paths* are namespaces to join (``{"network": PATH}``), *extra_mounts* OCI
+    mounts of volumes and binds (after the defaults, so they win), *hostname* the one the
+    network setup chose (else ``Config.Hostname``); *host_network* leaves out the network
+    namespace (``--network host``).
     Raises InvalidArgument (no command, bad ulimit or seccomp profile).
     """
     argv = command_of(config)
@@ -278,10 +286,11 @@ def build_spec(
         mounts.append(bind_mount(init_binary, INIT_PATH, readonly=True))
         argv = [INIT_PATH, "--", *argv]
     mounts += _tmpfs(host.get("Tmpfs") or {})
+    mounts += list(extra_mounts or ())
     env = list(config.get("Env") or [])
     if not any(e.startswith("PATH=") for e in env):
         env.insert(0, _DEFAULT_PATH)
-    hostname = config.get("Hostname") or ""
+    hostname = hostname or config.get("Hostname") or ""
     env = merge_env([f"HOSTNAME={hostname}"], env) if hostname else env
     if not any(e.startswith("HOME=") for e in env):
         env.append(f"HOME={home}")
@@ -312,6 +321,8 @@ def build_spec(
         no_new_privileges=nnp,
         rlimits=_rlimits(list(host.get("Ulimits") or [])),
         cgroups_path=cgroups_path,
+        namespace_paths=dict(namespace_paths or {}),
+        namespaces=tuple(n for n in DEFAULT_NAMESPACES if not (host_network and n == "network")),
         seccomp=_seccomp(security_opt),
         shm_size=int(host.get("ShmSize") or 64 * 1024 * 1024),
     )

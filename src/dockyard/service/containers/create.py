@@ -92,6 +92,20 @@ def init_layer(snapshotter: Any, container_id: str, parent: str | None) -> None:
         raise
 
 
+def _validate_network(svc: ContainerService, mode: str) -> None:
+    """Docker's create-time check: a user network named by ``--network`` exists. Raises
+    NotFound (``network NAME not found``), InvalidArgument (``container:`` without a name)."""
+    from dockyard.service.container_network import parse_network_mode
+
+    kind, name = parse_network_mode(mode)
+    if kind != "bridge" or name == "bridge":
+        return
+    try:
+        svc.engine.networks.get(name)
+    except errors.NotFound as exc:
+        raise errors.NotFound(f"network {name} not found") from exc
+
+
 def resources_of(host: dict[str, Any]) -> Any:
     """``cgroups.Resources`` for a ``HostConfig`` (None for what is not set)."""
     from dockyard.runtime.cgroups.protocol import Resources
@@ -135,7 +149,14 @@ def create(
     runtimes.runtime_base(host["Runtime"], engine.settings.exec_root)
     host.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
     host.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
-    host.setdefault("NetworkMode", "none")
+    if host.get("NetworkMode") in (None, "", "default"):
+        host["NetworkMode"] = "bridge"
+    # the request's NetworkingConfig (aliases, --ip) rides in Config or HostConfig
+    networking_config = merged.pop("NetworkingConfig", None) or host.pop("NetworkingConfig", None)
+    from dockyard.service.containers import volumes_setup
+
+    mount_specs = volumes_setup.plan(svc, merged, host)
+    _validate_network(svc, host["NetworkMode"])
     records = svc.records
     chosen = names.validate_name(name) if name else names.generate_name(records.names())
     cid = names.new_id()
@@ -145,6 +166,8 @@ def create(
     record = ContainerRecord(
         id=cid, name=chosen, image_id=image.id, image=image_name, created=_now(),
         config=merged, host_config=host, snapshot_key=cid, runtime=host["Runtime"],
+        extra={k: v for k, v in (("NetworkingConfig", networking_config),
+                                  (volumes_setup.SPECS, mount_specs)) if v},
     )  # fmt: skip
     if name and records.by_name(chosen) is not None:
         records.put(record)  # raises Docker's Conflict before any work is done

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dockyard import errors
 from dockyard.metadata.containers import ContainerRecord
 
 if TYPE_CHECKING:
@@ -30,6 +31,23 @@ _CONFIG_DEFAULTS: dict[str, Any] = {
     "Cmd": None, "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None,
     "OnBuild": None, "Labels": {},
 }  # fmt: skip
+
+
+def _network_settings(svc: ContainerService, record: ContainerRecord,
+                      running: bool) -> dict[str, Any] | None:  # fmt: skip
+    """The live ``NetworkSettings`` of a running container (``network connect`` included),
+    else the ones it last started with."""
+    if running:
+        from dockyard.service.container_network import network_settings
+
+        try:
+            live = network_settings(svc.engine, record.id)
+        except errors.DockyardError:
+            live = {}
+        if live.get("Networks"):
+            return live
+    stored: dict[str, Any] | None = record.extra.get("NetworkSettings")
+    return stored
 
 
 def inspect(svc: ContainerService, record: ContainerRecord) -> dict[str, Any]:
@@ -74,7 +92,7 @@ def inspect(svc: ContainerService, record: ContainerRecord) -> dict[str, Any]:
         "GraphDriver": {"Name": "overlay2", "Data": snapshot or None},
         "Mounts": list(record.extra.get("Mounts") or []),
         "Config": {**_CONFIG_DEFAULTS, **record.config},
-        "NetworkSettings": record.extra.get("NetworkSettings")
+        "NetworkSettings": _network_settings(svc, record, live.running)
         or {
             "Bridge": "",
             "SandboxID": "",

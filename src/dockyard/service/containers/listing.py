@@ -109,9 +109,14 @@ def summary(record: ContainerRecord, live: LiveState, now: float | None = None) 
         "Labels": dict(record.config.get("Labels") or {}),
         "State": live.status,
         "Status": status_text(live, now),
-        "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "none")},
-        "NetworkSettings": {"Networks": {}},
-        "Mounts": [],
+        "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "bridge")},
+        "NetworkSettings": {
+            "Networks": dict((record.extra.get("NetworkSettings") or {}).get("Networks") or {})
+        },
+        "Mounts": [
+            {k: m.get(k) for k in ("Type", "Name", "Source", "Destination", "RW")}
+            for m in record.extra.get("Mounts") or []
+        ],
     }
 
 
@@ -184,5 +189,32 @@ def list_containers(
         if not all and not live.running and "status" not in filters and "exited" not in filters:
             continue
         if _matches(svc, record, live, filters, order):
-            out.append(summary(record, live, now))
+            item = summary(record, live, now)
+            if live.running:
+                item["Ports"] = _ports(svc, record)
+            out.append(item)
+    return out
+
+
+def _ports(svc: ContainerService, record: ContainerRecord) -> list[dict[str, Any]]:
+    """``/containers/json`` ``Ports``: published ones with their host side, then the exposed
+    ones nobody published (Docker's shape)."""
+    if (record.host_config.get("NetworkMode") or "bridge") in ("none", "host"):
+        return []
+    if record.host_config.get("NetworkMode", "").startswith("container:"):
+        return []
+    try:
+        published = svc.engine.networks.ports(record.id)
+    except errors.DockyardError:
+        published = []
+    out: list[dict[str, Any]] = []
+    seen = set()
+    for p in published:
+        seen.add((p.container_port, p.proto))
+        out.append({"IP": p.host_ip or "0.0.0.0", "PrivatePort": p.container_port,
+                    "PublicPort": p.host_port, "Type": p.proto})  # fmt: skip
+    for key in record.config.get("ExposedPorts") or {}:
+        port, _, proto = str(key).partition("/")
+        if port.isdigit() and (int(port), proto or "tcp") not in seen:
+            out.append({"PrivatePort": int(port), "Type": proto or "tcp"})
     return out

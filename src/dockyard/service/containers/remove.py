@@ -103,6 +103,10 @@ def remove(
         )
     _kill_shim(svc, record)
     _runtime_delete(svc, record)
+    from dockyard.service.containers import networking, volumes_setup
+
+    networking.release(svc, record.id)
+    mount_specs = volumes_setup.release(svc, record)
     sd = svc.state_dir(record.id)
     _unmount_rootfs(sd)
     _remove_cgroup(record)
@@ -115,6 +119,8 @@ def remove(
             pass
     shutil.rmtree(sd, ignore_errors=True)
     svc.records.delete(record.id)
+    if volumes and mount_specs:
+        volumes_setup.remove_anonymous(svc, mount_specs)
     svc.emit("destroy", record)
 
 

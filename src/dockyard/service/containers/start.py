@@ -1,10 +1,14 @@
 """``start``: from a record to a running container watched by its shim.
 
-Order: the files the container binds (hostname, hosts, resolv.conf), ``config.json`` from
-``Config``/``HostConfig`` (``bundle.build_spec``), the cgroup with its limits, then the shim,
+Order: volumes and binds attached (``volumes_setup``), the network namespace made and
+attached (``networking``: veth, address, published ports), the files the container binds
+(hostname, hosts, resolv.conf as the network setup wrote them), ``config.json`` from
+``Config``/``HostConfig`` (``bundle.build_spec``, joining that namespace and adding the
+volume mounts), the cgroup with its limits, then the shim,
 whose launcher mounts the writable snapshot, runs the runtime's ``create`` and detaches the
 mount (see ``runtimes``). A ``starting`` marker is left while this runs, so a start killed
-half-way reads as ``created`` and ``rm -f`` can clean it.
+half-way reads as ``created`` and ``rm -f`` can clean it. A start that fails gives the
+network back at once.
 
 Imports runtime (spec, shim client, cgroups, logs) and sibling modules; never cli/ or api/,
 and never forks (the API daemon is threaded).
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard import errors
 from dockyard.metadata.containers import ContainerRecord
-from dockyard.service.containers import bundle, runtimes
+from dockyard.service.containers import bundle, networking, runtimes, volumes_setup
 from dockyard.service.containers.state import STARTING
 
 if TYPE_CHECKING:
@@ -145,21 +149,20 @@ def prepare_bundle(svc: ContainerService, record: ContainerRecord) -> list[Any]:
     os.makedirs(os.path.join(sd, "rootfs"), exist_ok=True)
     mounts = svc.engine.snapshotter.mounts(record.snapshot_key)
     config, host = record.config, record.host_config
-    hostname = config.get("Hostname") or record.id[:12]
-    _write(os.path.join(sd, "hostname"), hostname + "\n")
-    _write(os.path.join(sd, "hosts"), bundle.hosts_file(hostname))
-    try:
-        with open("/etc/resolv.conf", encoding="utf-8") as f:
-            host_resolv = f.read()
-    except OSError:
-        host_resolv = ""
-    _write(os.path.join(sd, "resolv.conf"), bundle.resolv_conf(host_resolv))
     dirs = rootfs_dirs(svc, record)
+    volume_mounts = volumes_setup.prepare(svc, record, dirs)
+    net, netns = networking.prepare(svc, record)
+    hostname = net.hostname or config.get("Hostname") or record.id[:12]
+    _write(os.path.join(sd, "hostname"), hostname + "\n")
+    _write(os.path.join(sd, "hosts"), net.hosts or bundle.hosts_file(hostname))
+    _write(os.path.join(sd, "resolv.conf"), net.resolv_conf)
     spec = bundle.build_spec(
         config, host, state_dir=sd, user=_user(config, dirs),
         home=bundle.home_of(config.get("User") or "", _read_image_file(dirs, "etc/passwd")),
         init_binary=_init_binary() if host.get("Init") else None,
         cgroups_path=None if record.runtime == "builtin" else f"/dockyard/{record.id}",
+        namespace_paths={"network": netns} if netns else None,
+        extra_mounts=volume_mounts, hostname=hostname, host_network=net.mode == "host",
     )  # fmt: skip
     with open(os.path.join(sd, "config.json"), "w", encoding="utf-8") as f:
         json.dump(generate(spec), f)
@@ -293,12 +296,18 @@ def start(
             os.unlink(os.path.join(sd, stale))
         except FileNotFoundError:
             pass
-    mounts = prepare_bundle(svc, record)
-    _cgroup(svc, record)
-    cfg = shim_config(svc, record, mounts, attach, winsize)
+    try:
+        mounts = prepare_bundle(svc, record)
+        _cgroup(svc, record)
+        cfg = shim_config(svc, record, mounts, attach, winsize)
+    except BaseException:
+        networking.release(svc, record.id)
+        os.unlink(marker)
+        raise
     try:
         info = start_shim(sd, cfg)
     except errors.FailedPrecondition as exc:
+        networking.release(svc, record.id)
         os.unlink(marker)
         raise start_failure(sd, svc.log_path(record.id), rootfs_dirs(svc, record)) from exc
     os.unlink(marker)

@@ -58,6 +58,9 @@ def stop(svc: ContainerService, record: ContainerRecord, timeout: int | None = N
         client.wait_exit(svc.state_dir(record.id), 365 * 86400)
     else:
         client.stop(svc.state_dir(record.id), sig, float(wait))
+    from dockyard.service.containers import networking
+
+    networking.release(svc, record.id)
     svc.emit_die(record)
     svc.emit("stop", record)
 

@@ -1,0 +1,166 @@
+"""A container's network at start and its release at exit: the glue between the container
+service and ``service.container_network``.
+
+On start the engine makes the container's network namespace itself (a thread's ``unshare``,
+bind-mounted on ``STATE_DIR/netns``), attaches it (veth, address, published ports, DNS name)
+and lets the runtime *join* it through the OCI spec's namespace ``path``. So the network is
+ready before the container's first instruction, a failure is reported by ``start`` before
+any process exists, and a restart by the shim's policy rejoins the same namespace (same
+address). ``host`` and ``container:X`` join that namespace instead and get no file.
+
+:func:`release` takes everything back (ports, veths, address, the namespace file); it is
+idempotent and is called whenever an exit is observed (stop, rm, start again, a foreground
+``run``).
+
+Imports ``service.container_network``, ``_sys`` (mount, unshare in a thread) and the network
+package's netns helper; never cli/ or api/.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from dockyard import errors
+
+if TYPE_CHECKING:
+    from dockyard.metadata.containers import ContainerRecord
+    from dockyard.service.container_network import NetworkSetup
+    from dockyard.service.containers.service import ContainerService
+
+__all__ = ["NETNS_FILE", "port_args", "prepare", "release", "release_exited"]
+
+NETNS_FILE = "netns"
+
+
+def port_args(bindings: dict[str, Any] | None) -> list[str]:
+    """Docker's ``HostConfig.PortBindings`` back as ``-p`` values (``ip:host:cport/proto``)."""
+    out: list[str] = []
+    for key, entries in (bindings or {}).items():
+        port, _, proto = str(key).partition("/")
+        proto = proto or "tcp"
+        for entry in entries or [{}]:
+            ip = (entry or {}).get("HostIp") or ""
+            host_port = str((entry or {}).get("HostPort") or "")
+            if ip:
+                out.append(f"{ip}:{host_port}:{port}/{proto}")
+            elif host_port:
+                out.append(f"{host_port}:{port}/{proto}")
+            else:
+                out.append(f"{port}/{proto}")
+    return out
+
+
+def _endpoint_configs(record: ContainerRecord) -> list[tuple[str, list[str], str | None]]:
+    """``(network, aliases, ip)`` from the request's ``NetworkingConfig.EndpointsConfig``."""
+    doc = record.extra.get("NetworkingConfig") or {}
+    out = []
+    for net, cfg in (doc.get("EndpointsConfig") or {}).items():
+        cfg = cfg or {}
+        ipam = cfg.get("IPAMConfig") or {}
+        out.append((net, list(cfg.get("Aliases") or []), ipam.get("IPv4Address") or None))
+    return out
+
+
+def _make_netns(path: str) -> None:
+    """A new network namespace kept alive by a bind mount on *path*.
+
+    Raises PermissionDenied/Unavailable (no namespace), FailedPrecondition (mount failed).
+    """
+    from dockyard._sys.mountapi import MS_BIND, mount
+    from dockyard.network._netns import new_netns
+
+    with open(path, "a"):
+        pass
+    fd = new_netns()
+    try:
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND)
+    except OSError as exc:
+        raise errors.FailedPrecondition(f"cannot keep network namespace at {path}: {exc}") from exc
+    finally:
+        os.close(fd)
+
+
+def _drop_netns(path: str) -> None:
+    from dockyard._sys.mountapi import umount
+
+    try:
+        umount(path, 2)  # MNT_DETACH
+    except OSError:
+        pass
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def release(svc: ContainerService, container_id: str) -> None:
+    """Take back *container_id*'s network: published ports, veths, addresses, DNS names and
+    the namespace file. Never raises for what is already gone."""
+    from dockyard.service.container_network import detach_container
+
+    try:
+        detach_container(svc.engine, container_id)
+    except errors.DockyardError:
+        pass
+    path = os.path.join(svc.state_dir(container_id), NETNS_FILE)
+    if os.path.lexists(path):
+        _drop_netns(path)
+
+
+def release_exited(svc: ContainerService, record: ContainerRecord) -> None:
+    """:func:`release` when *record* has exited for good (not running, not restarting): for
+    whoever observes an exit (``wait``, a foreground ``run``), so a container that stopped by
+    itself gives its address and ports back."""
+    live = svc.live(record)
+    if live.running or live.status in ("restarting", "paused"):
+        return
+    release(svc, record.id)
+
+
+def prepare(svc: ContainerService, record: ContainerRecord) -> tuple[NetworkSetup, str | None]:
+    """Attach *record* to its networks; the setup and the namespace path the runtime joins
+    (None with ``host``: the container keeps the runtime's own, no network namespace).
+
+    Any earlier attachment is released first (start again after an unobserved exit).
+    Raises what ``attach_container`` raises (InvalidArgument, NotFound, Conflict,
+    FailedPrecondition, Unavailable); nothing stays attached then.
+    """
+    from dockyard.service.container_network import (
+        attach_container,
+        join_target,
+        parse_network_mode,
+    )
+
+    engine = svc.engine
+    config, host = record.config, record.host_config
+    mode = host.get("NetworkMode") or "bridge"
+    release(svc, record.id)
+    kind, _ = parse_network_mode(mode)
+    own = kind in ("bridge", "none")
+    path = os.path.join(svc.state_dir(record.id), NETNS_FILE) if own else None
+    # host: no namespace of its own, the runtime stays in the engine's (the host's); joining
+    # /proc/1/ns/net would need ptrace access to pid 1, which a confined engine may lack
+    join = path if own else (None if kind == "host" else join_target(engine, mode))
+    if path is not None:
+        _make_netns(path)
+    try:
+        setup = attach_container(
+            engine, record.id, record.name, path, mode,
+            networks=_endpoint_configs(record),
+            ports=port_args(host.get("PortBindings")),
+            publish_all_exposed=bool(host.get("PublishAllPorts")),
+            exposed_ports=config.get("ExposedPorts"),
+            dns=host.get("Dns") or (), dns_search=host.get("DnsSearch") or (),
+            dns_options=host.get("DnsOptions") or (), extra_hosts=host.get("ExtraHosts") or (),
+            hostname=config.get("Hostname") or "", domainname=config.get("Domainname") or "",
+            mac=config.get("MacAddress") or None,
+        )  # fmt: skip
+    except BaseException:
+        release(svc, record.id)
+        raise
+    extra = dict(record.extra)
+    extra["NetworkSettings"] = setup.settings
+    svc.records.update_extra(record.id, extra)
+    record.extra = extra
+    return setup, join

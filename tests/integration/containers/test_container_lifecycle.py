@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Dockyard, leftovers
+from _helpers.containers import Dockyard, leftovers
 
 
 def test_detached_container_lifecycle_leaves_nothing_after_rm(any_runtime: Dockyard) -> None:

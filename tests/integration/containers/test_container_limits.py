@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from conftest import CGROUP_BASE, Dockyard
+from _helpers.containers import CGROUP_BASE, Dockyard
 
 
 def test_memory_limit_oom_kills_and_inspect_says_so(any_runtime: Dockyard) -> None:

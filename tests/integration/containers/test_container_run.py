@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import Dockyard
+from _helpers.containers import Dockyard
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import DOCKYARD, Dockyard, leftovers
+from _helpers.containers import DOCKYARD, Dockyard, leftovers
 
 
 def test_restart_on_failure_retries_then_gives_up(dockyard: Dockyard) -> None:

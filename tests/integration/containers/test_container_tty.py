@@ -11,7 +11,7 @@ import subprocess
 import termios
 import time
 
-from conftest import DOCKYARD, Dockyard
+from _helpers.containers import DOCKYARD, Dockyard
 
 
 def _read_until(fd: int, marker: bytes, timeout: float = 15) -> bytes:

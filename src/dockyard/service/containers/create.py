@@ -95,6 +95,8 @@ def init_layer(snapshotter: Any, container_id: str, parent: str | None) -> None:
 def _validate_network(svc: ContainerService, mode: str) -> None:
     """Docker's create-time check: a user network named by ``--network`` exists. Raises
     NotFound (``network NAME not found``), InvalidArgument (``container:`` without a name)."""
+    if mode in ("", "default", "bridge", "none", "host"):
+        return  # nothing to look up: keep the network stack's imports off this path
     from dockyard.service.container_network import parse_network_mode
 
     kind, name = parse_network_mode(mode)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="running containers ne
 @pytest.fixture
 def web(daemon: Daemon, busybox_tar: Path) -> str:
     daemon.docker("import", "--change", 'CMD ["sh"]', str(busybox_tar), "bb:1")
-    daemon.docker("run", "-d", "--name", "web", "bb:1", "sleep", "60")
+    daemon.docker("run", "-d", "--network", "none", "--name", "web", "bb:1", "sleep", "60")
     return "web"
 
 
@@ -116,3 +116,84 @@ def test_top_diff_pause_rename(daemon: Daemon, web: str) -> None:
     assert daemon.docker("exec", web, "echo", "thawed").stdout == "thawed\n"
     daemon.docker("rename", web, "renamed")
     assert daemon.docker("ps", "--format", "{{.Names}}").stdout.split() == ["renamed"]
+
+
+def test_cp_both_ways_and_no_escape(daemon: Daemon, web: str, tmp_path: Path) -> None:
+    daemon.docker(
+        "exec",
+        web,
+        "sh",
+        "-c",
+        "mkdir -p /data/sub && echo a > /data/a && echo b > /data/sub/b && ln -s / /up",
+    )
+    daemon.docker("cp", f"{web}:/data", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "sub" / "b").read_text() == "b\n"
+    daemon.docker("cp", f"{web}:/data/a", str(tmp_path))
+    assert (tmp_path / "a").read_text() == "a\n"
+    daemon.docker("cp", f"{web}:/up/etc/hostname", str(tmp_path / "hn"))  # the container's
+    assert (tmp_path / "hn").read_text() != Path("/etc/hostname").read_text()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "f").write_text("from host\n")
+    daemon.docker("cp", str(tmp_path / "in"), f"{web}:/data/")
+    daemon.docker("cp", str(tmp_path / "in" / "f"), f"{web}:/renamed")
+    seen = daemon.docker("exec", web, "cat", "/data/in/f", "/renamed").stdout
+    assert seen == "from host\nfrom host\n"
+    daemon.docker("cp", str(tmp_path / "in" / "f"), f"{web}:/up/tmp/via-link")
+    assert not Path("/tmp/via-link").exists()  # written inside the container, not the host
+    assert daemon.docker("exec", web, "cat", "/tmp/via-link").stdout == "from host\n"
+    missing = daemon.docker("cp", f"{web}:/nope", str(tmp_path), check=False)
+    assert missing.returncode != 0 and "Could not find the file /nope" in missing.stderr
+    ours = daemon.dockyard("cp", f"{web}:/data/in/f", "-").stdout
+    assert "from host" in ours
+
+
+def test_commit_then_run_and_export(daemon: Daemon, web: str) -> None:
+    daemon.docker("exec", web, "sh", "-c", "echo kept > /kept; rm /bin/vi")
+    image_id = daemon.docker(
+        "commit", "-m", "msg", "-a", "me", "-c", "ENV FROM_COMMIT=yes", web, "committed:v1"
+    ).stdout.strip()
+    assert image_id.startswith("sha256:")
+    out = daemon.docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "committed:v1",
+        "sh",
+        "-c",
+        "cat /kept; echo $FROM_COMMIT; test -e /bin/vi || echo gone",
+    ).stdout
+    assert out == "kept\nyes\ngone\n"
+    info = json.loads(daemon.docker("image", "inspect", "committed:v1").stdout)[0]
+    assert info["Author"] == "me"
+    names = subprocess.run(
+        ["docker", "export", web], env=daemon.env, capture_output=True, timeout=60, check=True
+    ).stdout
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(names)) as tar:
+        members = tar.getnames()
+    assert "kept" in [m.lstrip("./") for m in members]
+    assert "bin/vi" not in [m.lstrip("./") for m in members]
+
+
+def test_stats_no_stream(daemon: Daemon, web: str) -> None:
+    out = daemon.docker("stats", "--no-stream", web).stdout.splitlines()
+    assert out[0].split() == ["CONTAINER", "ID", "NAME", "CPU", "%", "MEM", "USAGE", "/", "LIMIT",
+                              "MEM", "%", "NET", "I/O", "BLOCK", "I/O", "PIDS"]  # fmt: skip
+    assert out[1].split()[1] == web and out[1].split()[-1] == "1"
+    ours = daemon.dockyard("stats", "--no-stream", web).stdout.splitlines()
+    assert ours[0].split() == out[0].split() and ours[1].split()[:2] == out[1].split()[:2]
+
+
+def test_exec_inspect_through_the_sdk(daemon: Daemon, web: str) -> None:
+    api = daemon.sdk().api
+    exec_id = api.exec_create(web, ["sh", "-c", "echo $$; exit 6"])["Id"]
+    before = api.exec_inspect(exec_id)
+    assert (before["Running"], before["ExitCode"], before["ProcessConfig"]["entrypoint"]) == (
+        False, None, "sh")  # fmt: skip
+    out = api.exec_start(exec_id)
+    after = api.exec_inspect(exec_id)
+    assert (after["Running"], after["ExitCode"]) == (False, 6)
+    assert after["Pid"] > 0 and out.strip() != b""  # the host pid; $$ is the container's

@@ -51,6 +51,17 @@ class _Feeder:
         pass
 
 
+async def _watch_pid(inst: Any, pid_file: str) -> None:
+    """Set ``inst.pid`` once the helper has written the process's pid (``exec inspect``)."""
+    for _ in range(100):
+        try:
+            with open(pid_file) as f:
+                inst.pid = int(f.read() or 0)
+            return
+        except (OSError, ValueError):
+            await asyncio.sleep(0.05)
+
+
 def _store(request: web.Request) -> Any:
     return engine(request).containers.exec_store()
 
@@ -169,11 +180,13 @@ async def _run_pipes(request: web.Request, response: web.StreamResponse, inst: A
     from dockyard.service.containers import exec as ex
 
     attach_stdin = bool(inst.config.get("AttachStdin"))
-    argv = ex.helper_argv(root, inst.container_id, process_file, None, False)
+    pid_file = process_file + ".pid"
+    argv = ex.helper_argv(root, inst.container_id, process_file, None, False, pid_file)
     pipe = asyncio.subprocess.PIPE
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=pipe if attach_stdin else asyncio.subprocess.DEVNULL, stdout=pipe,
         stderr=pipe)  # fmt: skip
+    watcher = asyncio.ensure_future(_watch_pid(inst, pid_file))
     if attach_stdin and proc.stdin is not None:
         stdin = proc.stdin
         _install_stdin(request, half_open, _Feeder(stdin.write, stdin.close))
@@ -185,8 +198,13 @@ async def _run_pipes(request: web.Request, response: web.StreamResponse, inst: A
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await response.write(_frame(stream, data))
 
-    await asyncio.gather(pump(proc.stdout, 1), pump(proc.stderr, 2))
-    return await proc.wait()
+    try:
+        await asyncio.gather(pump(proc.stdout, 1), pump(proc.stderr, 2))
+        return await proc.wait()
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(OSError):
+            os.unlink(pid_file)
 
 
 async def _run_tty(request: web.Request, response: web.StreamResponse, inst: Any,
@@ -198,10 +216,12 @@ async def _run_tty(request: web.Request, response: web.StreamResponse, inst: Any
     tmp = tempfile.mkdtemp(prefix="dy-exec-")
     console = ConsoleSocket(os.path.join(tmp, "c.sock"))
     try:
-        argv = ex.helper_argv(root, inst.container_id, process_file, console.name, False)
+        pid_file = process_file + ".pid"
+        argv = ex.helper_argv(root, inst.container_id, process_file, console.name, False, pid_file)
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE)  # fmt: skip
+        watcher = asyncio.ensure_future(_watch_pid(inst, pid_file))
         master = None
         for _ in range(100):
             master = console.receive()
@@ -212,6 +232,9 @@ async def _run_tty(request: web.Request, response: web.StreamResponse, inst: Any
         console.close()
         shutil.rmtree(tmp, ignore_errors=True)
     if master is None:
+        watcher.cancel()
+        with contextlib.suppress(OSError):
+            os.unlink(pid_file)
         _, err = await proc.communicate()
         await response.write(err)
         return await proc.wait()
@@ -261,3 +284,6 @@ async def _run_tty(request: web.Request, response: web.StreamResponse, inst: Any
         loop.remove_reader(master)
         inst.master = None
         os.close(master)
+        watcher.cancel()
+        with contextlib.suppress(OSError):
+            os.unlink(pid_file)

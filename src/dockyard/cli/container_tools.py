@@ -9,13 +9,27 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
 from dockyard import errors
 from dockyard.cli._context import engine
 
-__all__ = ["diff_cmd", "exec_cmd", "pause_cmd", "rename_cmd", "top_cmd", "unpause_cmd"]
+__all__ = [
+    "attach_cmd",
+    "commit_cmd",
+    "cp_cmd",
+    "diff_cmd",
+    "exec_cmd",
+    "export_cmd",
+    "pause_cmd",
+    "rename_cmd",
+    "stats_cmd",
+    "top_cmd",
+    "unpause_cmd",
+    "update_cmd",
+]
 
 
 def _env_list(env: tuple[str, ...]) -> list[str]:
@@ -51,6 +65,9 @@ def exec_cmd(detach: bool, interactive: bool, tty: bool, env: tuple[str, ...], u
                                  user=user, workdir=workdir, tty=tty)  # fmt: skip
     if tty and sys.stdout.isatty() is False and not detach:
         pass  # Docker runs it anyway (the output is raw)
+    size = _our_size() if tty else None
+    if size is not None:  # runc applies it before the process runs
+        process["consoleSize"] = {"height": size[0], "width": size[1]}
     if tty and not detach and record.runtime == "builtin":
         sys.exit(_exec_tty(svc, record, process, interactive))
     if detach or not interactive:
@@ -101,6 +118,16 @@ def _exec_tty(svc: object, record: object, process: dict[str, object], interacti
     return ex.wait_pid(pid)
 
 
+def _our_size() -> tuple[int, int] | None:
+    for fd in (0, 1):
+        try:
+            size = os.get_terminal_size(fd)
+        except OSError:
+            continue
+        return size.lines, size.columns
+    return None
+
+
 def _set_size(master: int) -> None:
     import fcntl
     import struct
@@ -131,6 +158,10 @@ def _proxy(master: int, pid: int, interactive: bool) -> None:
     old = signal.signal(signal.SIGWINCH, lambda *_: os.write(wake_w, b"w"))
     pidfd = os.pidfd_open(pid)
     _set_size(master)
+    try:  # the process may have started before the size was set: tell it
+        os.kill(pid, signal.SIGWINCH)
+    except OSError:
+        pass
     stdin_open = interactive
     master_open = True
     try:
@@ -234,3 +265,319 @@ def diff_cmd(container: str) -> None:
     letters = {0: "C", 1: "A", 2: "D"}
     for change in engine().containers.changes(container):
         click.echo(f"{letters[int(change['Kind'])]} {change['Path']}")
+
+
+def _split_ref(arg: str) -> tuple[str | None, str]:
+    """``CONTAINER:PATH`` → (container, path); a local path → (None, path)."""
+    if arg.startswith(("/", ".")) or ":" not in arg:
+        return None, arg
+    name, _, path = arg.partition(":")
+    if "/" in name:
+        return None, arg
+    return name, path or "/"
+
+
+@click.command("cp")
+@click.option("-a", "--archive", is_flag=True, help="Archive mode (copy all uid/gid information)")
+@click.option("-L", "--follow-link", is_flag=True, help="Always follow symbol link in SRC_PATH")
+@click.option("-q", "--quiet", is_flag=True, help="Accepted for compatibility")
+@click.argument("src")
+@click.argument("dest")
+def cp_cmd(archive: bool, follow_link: bool, quiet: bool, src: str, dest: str) -> None:
+    """Copy files/folders between a container and the local filesystem.
+
+    Use '-' as the source to read a tar archive from stdin and extract it to a directory
+    destination in a container. Use '-' as the destination to stream a tar archive of a
+    container source to stdout.
+    """
+    src_ctr, src_path = _split_ref(src)
+    dest_ctr, dest_path = _split_ref(dest)
+    if (src_ctr is None) == (dest_ctr is None):
+        raise errors.InvalidArgument(
+            "copying between containers is not supported"
+            if src_ctr
+            else "must specify at least one container source"
+        )
+    svc = engine().containers
+    if src_ctr is not None:
+        _copy_out(svc, src_ctr, src_path, dest_path, follow_link)
+    else:
+        assert dest_ctr is not None
+        _copy_in(svc, src_path, dest_ctr, dest_path, archive, follow_link)
+
+
+def _copy_out(svc: Any, ctr: str, src: str, dest: str, follow: bool) -> None:
+    import shutil
+    import tarfile
+    import tempfile
+
+    if follow:
+        info = svc.stat_path(ctr, src)
+        if info["linkTarget"]:
+            target = info["linkTarget"]
+            src = target if target.startswith("/") else os.path.join(os.path.dirname(src), target)
+    if dest == "-":
+        svc.archive(ctr, src, sys.stdout.buffer)
+        return
+    with tempfile.TemporaryFile() as buf:
+        info = svc.archive(ctr, src, buf)
+        is_dir = bool(info["mode"] & (1 << 31))
+        buf.seek(0)
+        contents = src.endswith("/.") or src == "."
+        dest_dir = os.path.isdir(dest)
+        if not dest_dir:
+            if dest.endswith("/"):
+                raise errors.NotFound(f"no such directory: {dest}")
+            if os.path.lexists(dest) and is_dir:
+                raise errors.InvalidArgument(f"cannot copy a directory to a file: {dest}")
+        parent = os.path.abspath(dest) if dest_dir else os.path.dirname(os.path.abspath(dest))
+        if not os.path.isdir(parent):
+            raise errors.NotFound(f"no such directory: {parent}")
+        tmp = tempfile.mkdtemp(prefix=".dy-cp-", dir=parent)
+        try:
+            with tarfile.open(fileobj=buf, mode="r|") as tar:
+                tar.extractall(tmp, filter="tar")
+            top = os.path.normpath(os.path.join(tmp, "." if contents else info["name"]))
+            if contents and not dest_dir:
+                os.mkdir(dest, 0o755)
+                dest_dir = True
+            if dest_dir and contents:
+                for entry in os.listdir(top):
+                    _move(os.path.join(top, entry), os.path.join(dest, entry))
+            elif dest_dir:
+                _move(top, os.path.join(dest, info["name"]))
+            else:
+                _move(top, os.path.abspath(dest))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move(src: str, dest: str) -> None:
+    import shutil
+
+    if os.path.isdir(dest) and not os.path.islink(dest) and os.path.isdir(src):
+        for entry in os.listdir(src):
+            _move(os.path.join(src, entry), os.path.join(dest, entry))
+        return
+    if os.path.lexists(dest) and not os.path.isdir(dest):
+        os.unlink(dest)
+    shutil.move(src, dest)
+
+
+def _copy_in(svc: Any, src: str, ctr: str, dest: str, keep_ids: bool, follow: bool) -> None:
+    import tarfile
+    import tempfile
+
+    if src == "-":
+        svc.extract(ctr, dest, sys.stdin.buffer)
+        return
+    if not os.path.lexists(src):
+        raise errors.NotFound(f"lstat {src}: no such file or directory")
+    src_is_dir = os.path.isdir(src) if (follow or not os.path.islink(src)) else False
+    try:
+        info: dict[str, Any] | None = svc.stat_path(ctr, dest)
+    except errors.NotFound:
+        info = None
+    dest_is_dir = info is not None and bool(info["mode"] & (1 << 31))
+    if info is not None and info["linkTarget"]:  # a link in the container: ask about its target
+        try:
+            dest_is_dir = bool(svc.stat_path(ctr, dest.rstrip("/") + "/.")["mode"] & (1 << 31))
+        except errors.NotFound:
+            dest_is_dir = False
+    if dest_is_dir:
+        into = dest
+        name = "." if src.endswith("/.") else os.path.basename(os.path.abspath(src))
+    else:
+        if info is not None and src_is_dir:
+            raise errors.InvalidArgument(f"cannot copy a directory to a file: {dest}")
+        if dest.endswith("/") and info is None:
+            raise errors.NotFound(f"no such directory: {dest}")
+        into = os.path.dirname(dest.rstrip("/")) or "/"
+        name = os.path.basename(dest.rstrip("/"))
+
+    def owner(t: tarfile.TarInfo) -> tarfile.TarInfo:
+        if not keep_ids:
+            t.uid = t.gid = 0
+            t.uname = t.gname = "root"
+        return t
+
+    with tempfile.TemporaryFile() as buf:
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            path = os.path.realpath(src) if follow else src
+            tar.add(path, arcname=name, recursive=True, filter=owner)
+        buf.seek(0)
+        svc.extract(ctr, into, buf)
+
+
+@click.command("commit")
+@click.option("-a", "--author", default="", help='Author (e.g., "John Hannibal Smith")')
+@click.option("-c", "--change", multiple=True, help="Apply Dockerfile instruction to the image")
+@click.option("-m", "--message", default="", help="Commit message")
+@click.option("-p/--no-pause", "--pause/", "pause", default=True,
+              help="Pause container during commit (default true)")  # fmt: skip
+@click.argument("container")
+@click.argument("repository", required=False)
+def commit_cmd(author: str, change: tuple[str, ...], message: str, pause: bool, container: str,
+               repository: str | None) -> None:  # fmt: skip
+    """Create a new image from a container's changes."""
+    image_id = engine().containers.commit(container, repository, comment=message,
+                                          author=author, changes=change, pause=pause)  # fmt: skip
+    click.echo(image_id)
+
+
+@click.command("export")
+@click.option("-o", "--output", help="Write to a file, instead of STDOUT")
+@click.argument("container")
+def export_cmd(output: str | None, container: str) -> None:
+    """Export a container's filesystem as a tar archive."""
+    svc = engine().containers
+    if output:
+        with open(output, "wb") as f:
+            svc.export(container, f)
+        return
+    if sys.stdout.isatty():
+        raise errors.InvalidArgument(
+            "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+        )
+    svc.export(container, sys.stdout.buffer)
+
+
+def _stats_row(doc: dict[str, Any]) -> list[str]:
+    from dockyard.cli._humanize import human_size
+    from dockyard.service.containers.stats import cpu_percent
+
+    def binary(n: float) -> str:
+        for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+            if n < 1024 or unit == "TiB":
+                return f"{n:.4g}{unit}"
+            n /= 1024
+        return f"{n}B"
+
+    mem = doc.get("memory_stats") or {}
+    usage, limit = mem.get("usage", 0), mem.get("limit", 0)
+    nets = (doc.get("networks") or {}).values()
+    rx, tx = sum(n["rx_bytes"] for n in nets), sum(n["tx_bytes"] for n in nets)
+    blk = (doc.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []
+    rd = sum(e["value"] for e in blk if e["op"].lower() == "read")
+    wr = sum(e["value"] for e in blk if e["op"].lower() == "write")
+    return [
+        doc["id"][:12], doc["name"].lstrip("/"), f"{cpu_percent(doc):.2f}%",
+        f"{binary(usage)} / {binary(limit)}", f"{(usage / limit * 100) if limit else 0:.2f}%",
+        f"{human_size(rx)} / {human_size(tx)}", f"{human_size(rd)} / {human_size(wr)}",
+        str((doc.get("pids_stats") or {}).get("current", 0)),
+    ]  # fmt: skip
+
+
+@click.command("stats")
+@click.option("-a", "--all", "all_", is_flag=True, help="Show all containers (default running)")
+@click.option(
+    "--no-stream", is_flag=True, help="Disable streaming stats and only pull the first result"
+)
+@click.option("--no-trunc", is_flag=True, help="Do not truncate output")
+@click.argument("containers", nargs=-1)
+def stats_cmd(all_: bool, no_stream: bool, no_trunc: bool, containers: tuple[str, ...]) -> None:
+    """Display a live stream of container(s) resource usage statistics."""
+    import time
+
+    from dockyard.cli._format import render_table
+
+    svc = engine().containers
+    refs = list(containers) or [c["Id"] for c in svc.list(all=all_)]
+    header = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O",
+              "BLOCK I/O", "PIDS"]  # fmt: skip
+    previous = {ref: svc.stats(ref) for ref in refs}
+    while True:
+        time.sleep(0.5 if no_stream else 1.0)
+        current = {ref: svc.stats(ref, previous[ref]) for ref in refs}
+        table = render_table([header, *(_stats_row(d) for d in current.values())])
+        if not no_stream:
+            click.echo("\x1b[2J\x1b[H", nl=False)
+        click.echo(table.rstrip("\n"))
+        if no_stream:
+            return
+        previous = current
+
+
+@click.command("update")
+@click.option("-m", "--memory", help="Memory limit")
+@click.option(
+    "--memory-swap", help="Swap limit equal to memory plus swap: -1 to enable unlimited swap"
+)
+@click.option("--memory-reservation", help="Memory soft limit")
+@click.option("--cpus", type=float, help="Number of CPUs")
+@click.option("-c", "--cpu-shares", type=int, help="CPU shares (relative weight)")
+@click.option("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)")
+@click.option("--pids-limit", type=int, help="Tune container pids limit (set -1 for unlimited)")
+@click.option("--restart", help="Restart policy to apply when a container exits")
+@click.argument("containers", nargs=-1, required=True)
+def update_cmd(memory: str | None, memory_swap: str | None, memory_reservation: str | None,
+               cpus: float | None, cpu_shares: int | None, cpuset_cpus: str | None,
+               pids_limit: int | None, restart: str | None,
+               containers: tuple[str, ...]) -> None:  # fmt: skip
+    """Update configuration of one or more containers."""
+    from dockyard.cli.run import _restart, parse_bytes
+
+    changes: dict[str, Any] = {
+        "Memory": parse_bytes(memory) if memory else None,
+        "MemorySwap": parse_bytes(memory_swap) if memory_swap else None,
+        "MemoryReservation": parse_bytes(memory_reservation) if memory_reservation else None,
+        "NanoCpus": int(cpus * 1e9) if cpus else None,
+        "CpuShares": cpu_shares, "CpusetCpus": cpuset_cpus, "PidsLimit": pids_limit,
+        "RestartPolicy": _restart(restart) if restart else None,
+    }  # fmt: skip
+    svc = engine().containers
+    _each(containers, lambda ref: svc.update(ref, changes))
+
+
+@click.command("attach")
+@click.option("--no-stdin", is_flag=True, help="Do not attach STDIN")
+@click.option(
+    "--sig-proxy/--no-sig-proxy", default=True, help="Proxy all received signals to the process"
+)
+@click.option("--detach-keys", help="Accepted for compatibility (ctrl-p ctrl-q)")
+@click.argument("container")
+def attach_cmd(no_stdin: bool, sig_proxy: bool, detach_keys: str | None, container: str) -> None:
+    """Attach local standard input, output, and error streams to a running container.
+
+    ctrl-p ctrl-q detaches (with a tty), leaving the container running.
+    """
+    from dockyard.cli._tty import attach_stream
+    from dockyard.runtime.shim import client
+
+    svc = engine().containers
+    record = svc.resolve(container)
+    if not svc.live(record).running:
+        raise errors.Conflict("You cannot attach to a stopped container, start it first")
+    if svc.live(record).status == "paused":
+        raise errors.Conflict("You cannot attach to a paused container, unpause it first")
+    sd = svc.state_dir(record.id)
+    tty = bool(record.config.get("Tty"))
+    stdin = bool(record.config.get("OpenStdin")) and not no_stdin
+
+    def resize(rows: int, cols: int) -> None:
+        try:
+            client.resize(sd, rows, cols)
+        except errors.DockyardError:
+            pass
+
+    def forward(signum: int) -> None:
+        pid = svc.live(record).pid
+        if pid:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    sock = client.connect_attach(sd)
+    stdin_sock = client.connect_attach(sd) if stdin and not tty else None
+    svc.emit("attach", record)
+    with sock:
+        ended = attach_stream(sock, tty=tty, stdin=stdin, on_resize=resize if tty else None,
+                              on_signal=forward if sig_proxy and not tty else None,
+                              stdin_sock=stdin_sock)  # fmt: skip
+    if stdin_sock is not None:
+        stdin_sock.close()
+    if not ended:
+        click.echo("read escape sequence", err=True)
+        sys.exit(0)
+    sys.exit(svc.wait(record.id))

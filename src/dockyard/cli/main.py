@@ -57,6 +57,12 @@ COMMANDS: dict[str, str] = {
     "unpause": "container_tools:unpause_cmd",
     "rename": "container_tools:rename_cmd",
     "diff": "container_tools:diff_cmd",
+    "cp": "container_tools:cp_cmd",
+    "commit": "container_tools:commit_cmd",
+    "export": "container_tools:export_cmd",
+    "stats": "container_tools:stats_cmd",
+    "update": "container_tools:update_cmd",
+    "attach": "container_tools:attach_cmd",
 }
 
 

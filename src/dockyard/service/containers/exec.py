@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -204,7 +203,10 @@ def _run_other(base: list[str], cid: str, process: dict[str, Any],
     import subprocess
     import tempfile
 
-    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="dy-exec-") as f:
+    with (
+        tempfile.NamedTemporaryFile("w", suffix=".json", prefix="dy-exec-") as f,
+        tempfile.TemporaryFile() as err,  # not a pipe: a detached process would hold it open
+    ):
         json.dump(process, f)
         f.flush()
         argv = [*base, "exec", "--process", f.name]
@@ -212,9 +214,10 @@ def _run_other(base: list[str], cid: str, process: dict[str, Any],
             argv += ["--console-socket", console_socket]
         if detach:
             argv.append("--detach")
-        proc = subprocess.run([*argv, cid], stderr=subprocess.PIPE)
-    if proc.returncode != 0 and proc.stderr:
-        text = proc.stderr.decode(errors="replace")
+        proc = subprocess.run([*argv, cid], stderr=err)
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+    if proc.returncode != 0 and text:
         if "exec failed" in text or "starting container process" in text:
             code = NOT_FOUND if ("no such file" in text or "not found" in text) else CANNOT_RUN
             raise (errors.NotFound if code == NOT_FOUND else errors.PermissionDenied)(
@@ -228,6 +231,8 @@ class ExecInstance:
     """One exec the API created: its config, and once started its pid, state and code."""
 
     def __init__(self, container_id: str, config: dict[str, Any]) -> None:
+        import secrets
+
         self.id = secrets.token_hex(32)
         self.container_id = container_id
         self.config = config
@@ -290,10 +295,12 @@ class ExecStore:
         return inst
 
 
-def helper_argv(root: str, container_id: str, process_file: str,
-                console_socket: str | None, detach: bool) -> list[str]:  # fmt: skip
+def helper_argv(root: str, container_id: str, process_file: str, console_socket: str | None,
+                detach: bool, pid_file: str | None = None) -> list[str]:  # fmt: skip
     """The command a threaded caller runs for ``run`` (see ``main``)."""
     argv = [sys.executable, "-m", "dockyard.service.containers.exec", "--root", root]
+    if pid_file:
+        argv += ["--pid-file", pid_file]
     if console_socket:
         argv += ["--console-socket", console_socket]
     if detach:
@@ -314,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root")
     p.add_argument("--console-socket")
     p.add_argument("--detach", action="store_true")
+    p.add_argument("--pid-file", help="where to write the process's host pid (builtin runtime)")
     p.add_argument("id")
     p.add_argument("process")
     a = p.parse_args(argv)
@@ -324,6 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     svc = eng.containers
     try:
         record = svc.resolve(a.id)
+        if a.pid_file and record.runtime == "builtin" and not a.detach:
+            pid = spawn(svc, record, process, console_socket=a.console_socket)
+            with open(a.pid_file + ".tmp", "w") as f:
+                f.write(str(pid))
+            os.rename(a.pid_file + ".tmp", a.pid_file)
+            return wait_pid(pid)
         return run(svc, record, process, console_socket=a.console_socket, detach=a.detach)
     except errors.DockyardError as exc:
         sys.stderr.write(message_for(exc) + "\n")

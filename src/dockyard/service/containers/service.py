@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from dockyard import errors
 from dockyard.metadata.containers import ContainerRecord, ContainerRecords
@@ -234,3 +234,47 @@ class ContainerService:
 
         return changes(self, self.resolve(ref))
 
+    def stat_path(self, ref: str, path: str) -> dict[str, Any]:
+        """See ``copy.stat_path``: Docker's ``X-Docker-Container-Path-Stat`` of *path*."""
+        from dockyard.service.containers.copy import stat_path
+
+        return stat_path(self, self.resolve(ref), path)
+
+    def archive(self, ref: str, path: str, out: IO[bytes]) -> dict[str, Any]:
+        """See ``copy.archive``: a tar of container *path* written to *out*; its stat."""
+        from dockyard.service.containers.copy import archive
+
+        return archive(self, self.resolve(ref), path, out)
+
+    def extract(self, ref: str, path: str, src: IO[bytes]) -> None:
+        """See ``copy.extract``: the tar stream *src* unpacked into container dir *path*."""
+        from dockyard.service.containers.copy import extract
+
+        extract(self, self.resolve(ref), path, src)
+
+    def commit(self, ref: str, repo: str | None = None, *, comment: str = "", author: str = "",
+               changes: Sequence[str] = (), pause: bool = True) -> str:  # fmt: skip
+        """See ``commit.commit``: a new image from *ref*'s changes; its id."""
+        from dockyard.service.containers.commit import commit
+
+        return commit(self, self.resolve(ref), repo, comment=comment, author=author,
+                      changes=[*changes], pause=pause)  # fmt: skip
+
+    def export(self, ref: str, out: BinaryIO) -> None:
+        """See ``commit.export``: a tar of *ref*'s whole filesystem written to *out*."""
+        from dockyard.service.containers.commit import export
+
+        export(self, self.resolve(ref), out)
+
+    def stats(self, ref: str, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """See ``stats.sample``: one ``/containers/{id}/stats`` document (``precpu_stats``
+        from *previous*)."""
+        from dockyard.service.containers.stats import sample
+
+        return sample(self, self.resolve(ref), previous)
+
+    def update(self, ref: str, changes: dict[str, Any]) -> Sequence[str]:
+        """See ``update.update``: new limits (HostConfig keys) for *ref*; the warnings."""
+        from dockyard.service.containers.update import update
+
+        return update(self, self.resolve(ref), changes)

@@ -51,15 +51,22 @@ class _Feeder:
         pass
 
 
+def _read_pid(inst: Any, pid_file: str) -> bool:
+    """Take the process's pid from the helper's pid file, if it is there yet."""
+    try:
+        with open(pid_file) as f:
+            inst.pid = int(f.read() or 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 async def _watch_pid(inst: Any, pid_file: str) -> None:
     """Set ``inst.pid`` once the helper has written the process's pid (``exec inspect``)."""
     for _ in range(100):
-        try:
-            with open(pid_file) as f:
-                inst.pid = int(f.read() or 0)
+        if _read_pid(inst, pid_file):
             return
-        except (OSError, ValueError):
-            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)
 
 
 def _store(request: web.Request) -> Any:
@@ -203,6 +210,8 @@ async def _run_pipes(request: web.Request, response: web.StreamResponse, inst: A
         return await proc.wait()
     finally:
         watcher.cancel()
+        if not inst.pid:  # a quick process may end before the watcher looked
+            _read_pid(inst, pid_file)
         with contextlib.suppress(OSError):
             os.unlink(pid_file)
 
@@ -233,6 +242,8 @@ async def _run_tty(request: web.Request, response: web.StreamResponse, inst: Any
         shutil.rmtree(tmp, ignore_errors=True)
     if master is None:
         watcher.cancel()
+        if not inst.pid:  # a quick process may end before the watcher looked
+            _read_pid(inst, pid_file)
         with contextlib.suppress(OSError):
             os.unlink(pid_file)
         _, err = await proc.communicate()
@@ -285,5 +296,7 @@ async def _run_tty(request: web.Request, response: web.StreamResponse, inst: Any
         inst.master = None
         os.close(master)
         watcher.cancel()
+        if not inst.pid:  # a quick process may end before the watcher looked
+            _read_pid(inst, pid_file)
         with contextlib.suppress(OSError):
             os.unlink(pid_file)

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 from dockyard import errors
 from dockyard.metadata.containers import ContainerRecord
 from dockyard.service.containers.state import LiveState
+from dockyard.service.humanize import human_duration
 
 if TYPE_CHECKING:
     from dockyard.service.containers.service import ContainerService
 
-__all__ = ["FILTERS", "human_duration", "list_containers", "status_text", "summary"]
+__all__ = ["FILTERS", "list_containers", "status_text", "summary"]
 
 FILTERS = ("status", "name", "id", "label", "ancestor", "exited", "before", "since", "health")
 _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
@@ -39,34 +40,6 @@ def _epoch(rfc3339: str) -> float:
         return datetime.fromisoformat(text + "+00:00").timestamp()
     except ValueError:
         return 0.0
-
-
-def human_duration(seconds: float) -> str:
-    """Docker's ``units.HumanDuration``: ``Less than a second``, ``5 seconds``, ``2 hours``."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(s / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 14:
-        return f"{hours // 24} days"
-    if hours < 24 * 60:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 730:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
 
 
 def status_text(live: LiveState, now: float | None = None) -> str:

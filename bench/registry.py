@@ -20,17 +20,12 @@ medians and ratios (the issue's goals: Dockyard pull <= 0.6x docker's, push <= 0
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
-import json
 import os
-import random
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -39,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import DOCKYARD, docker_available, podman_available, report, run, timed
 from save_load import TAG as ARCHIVE_TAG
-from save_load import _layer
+from save_load import make_archive
 
 REPO_NAME = "dockyard-bench/registry"
 
@@ -115,7 +110,9 @@ def main() -> None:
             print(f"{engine}: not available, skipped")
     try:
         archive = work / "image.tar"
-        _make_archive(archive, args.mb)
+        # Layers of this run's own salt: an engine still holding layers of an earlier run (or of
+        # the save/load benchmark) would otherwise skip their download ("Already exists").
+        make_archive(archive, args.mb, salt=os.urandom(8).hex())
         source.start()
         image = f"{source.host}/{REPO_NAME}:1"
         run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
@@ -214,35 +211,6 @@ def main() -> None:
 
 def _data_parent() -> str:
     return "/var/lib" if os.access("/var/lib", os.W_OK) else tempfile.gettempdir()
-
-
-def _make_archive(path: Path, megabytes: int) -> None:
-    """``save_load.py``'s image, but with layers of this run's own (random) seed: an engine
-    that still holds layers of an earlier run or of the save/load benchmark would otherwise
-    skip their download ("Already exists")."""
-    base = random.randrange(1000, 1 << 30)
-    layers = [_layer(base + i, megabytes // 5) for i in range(5)]
-    diff_ids = ["sha256:" + hashlib.sha256(layer).hexdigest() for layer in layers]
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
-        "config": {"Cmd": ["sh"]}, "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "history": [{"created": "2024-01-01T00:00:00Z", "created_by": f"layer {i}"}
-                    for i in range(5)],
-    }).encode()
-    config_name = hashlib.sha256(config).hexdigest() + ".json"
-    with tarfile.open(path, "w") as tar:
-        def add(name: str, data: bytes) -> None:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-
-        add(config_name, config)
-        names = []
-        for diff_id, layer in zip(diff_ids, layers, strict=True):
-            names.append(f"{diff_id.split(':')[1]}/layer.tar")
-            add(names[-1], layer)
-        add("manifest.json", json.dumps(
-            [{"Config": config_name, "RepoTags": [ARCHIVE_TAG], "Layers": names}]).encode())
 
 
 def _rounds(runs: dict[str, list[Callable[[], None]]], repeat: int) -> dict[str, float]:

@@ -29,38 +29,15 @@ from dockyard.build.cache import CacheEntry
 from dockyard.build.protocol import Storage
 from dockyard.build.state import Layer, chain_of
 from dockyard.mount import Mount, active_mounts, mount_all, unmount_all
-from dockyard.oci import image as docs
-from dockyard.oci import mediatypes as mt
 
 __all__ = ["chain_of", "layer_step", "read_only_view", "rebuild_blob", "write_blob"]
 
 
-class _Sink:
-    def __init__(self, writer: Any) -> None:
-        self._writer = writer
-
-    def write(self, data: bytes) -> int:
-        return int(self._writer.write(data))
-
-    def flush(self) -> None:
-        pass
-
-
 def write_blob(storage: Storage, tree: Path) -> tuple[str, dict[str, Any]]:
     """Tar ``tree`` (an overlay upper dir) into a gzip blob: ``(diff id, descriptor)``."""
-    from dockyard.image.compression import Compression, compressed_writer  # only on a miss
-    from dockyard.image.diff import write_layer_from_upper
+    from dockyard.image.diff import write_layer_blob  # only on a cache miss
 
-    blob = storage.content.writer()
-    try:
-        with compressed_writer(_Sink(blob), Compression.GZIP, level=1) as gz:  # type: ignore[arg-type]
-            diff_id = write_layer_from_upper(tree, gz)
-        digest = blob.commit()
-    except BaseException:
-        blob.abort()
-        raise
-    size = storage.content.info(digest).size
-    return diff_id, docs.descriptor(mt.OCI_LAYER_GZIP, digest, size)
+    return write_layer_blob(storage.content, tree)
 
 
 def rebuild_blob(storage: Storage, entry: CacheEntry) -> CacheEntry:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 __all__ = ["BlobInfo", "Ingester", "Manager", "Provider", "Writer"]
 
@@ -31,11 +31,16 @@ class Provider(Protocol):
 
 
 class Writer(Protocol):
+    """A file-like sink (a compressor can write into it); leaving ``with`` uncommitted aborts."""
+
     @property
     def offset(self) -> int: ...
     def write(self, data: bytes) -> int: ...
+    def flush(self) -> None: ...
     def commit(self) -> str: ...
     def abort(self) -> None: ...
+    def __enter__(self) -> Writer: ...
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> None: ...
 
 
 class Ingester(Protocol):

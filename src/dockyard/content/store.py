@@ -132,6 +132,9 @@ class BlobWriter:
         self._offset += len(data)
         return len(data)
 
+    def flush(self) -> None:
+        """Nothing to do (writes are unbuffered); lets compressors write into a blob directly."""
+
     def commit(self) -> str:
         """Verify, fsync and install the blob; returns its digest.
 

@@ -28,12 +28,15 @@ import os
 import stat
 import tarfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dockyard import errors
 from dockyard.image.layer import OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX
 
-__all__ = ["write_layer_from_upper", "write_tree"]
+if TYPE_CHECKING:
+    from dockyard.content.protocol import Ingester
+
+__all__ = ["write_layer_blob", "write_layer_from_upper", "write_tree"]
 
 _CHUNK = 1 << 20
 _SKIP_XATTRS = ("trusted.overlay.", "user.overlay.")
@@ -182,3 +185,18 @@ def _xattr(path: bytes, key: str) -> bytes | None:
         return os.getxattr(path, key, follow_symlinks=False)
     except OSError:
         return None
+
+
+def write_layer_blob(content: Ingester, upper_dir: Path) -> tuple[str, dict[str, Any]]:
+    """Store the layer of an overlay upper dir (or a layer's own dir) as a gzip blob in
+    *content*; returns ``(diff id, descriptor)``. Nothing is stored if this raises."""
+    from dockyard.image.compression import Compression, compressed_writer
+    from dockyard.oci import image as docs
+    from dockyard.oci import mediatypes as mt
+
+    with content.writer() as blob:
+        with compressed_writer(blob, Compression.GZIP, level=1) as gz:  # type: ignore[arg-type]
+            diff_id = write_layer_from_upper(upper_dir, gz)
+        size = blob.offset
+        digest = blob.commit()
+    return diff_id, docs.descriptor(mt.OCI_LAYER_GZIP, digest, size)

@@ -68,8 +68,7 @@ def import_rootfs(
     """
     plain = open_any_compression(stream)
     with content.writer() as blob:
-        sink = _BlobSink(blob)
-        with compressed_writer(sink, Compression.GZIP, level=1) as gz, read_errors("import"):  # type: ignore[arg-type]
+        with compressed_writer(blob, Compression.GZIP, level=1) as gz, read_errors("import"):  # type: ignore[arg-type]
             tee = _Tee(gz)
             while chunk := plain.read(_CHUNK):
                 tee.write(chunk)
@@ -83,16 +82,3 @@ def import_rootfs(
     manifest_bytes = docs.canonical(docs.new_manifest(config_bytes, [layer]))
     manifest_digest = content.put_bytes(manifest_bytes)
     return ImportedImage(manifest_digest, config_digest)
-
-
-class _BlobSink:
-    """Adapts a content writer to the file interface a compressor writes into."""
-
-    def __init__(self, writer: Any) -> None:
-        self._writer = writer
-
-    def write(self, data: bytes) -> int:
-        return int(self._writer.write(data))
-
-    def flush(self) -> None:
-        pass

@@ -28,35 +28,6 @@ IMAGE_FIELDS = ("User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "
                 "Labels", "StopSignal", "Healthcheck", "OnBuild", "Shell")  # fmt: skip
 
 
-class _Sink:
-    def __init__(self, writer: Any) -> None:
-        self._writer = writer
-
-    def write(self, data: bytes) -> int:
-        return int(self._writer.write(data))
-
-    def flush(self) -> None:
-        pass
-
-
-def _layer_blob(svc: ContainerService, upper: Path) -> tuple[str, dict[str, Any]]:
-    from dockyard.image.compression import Compression, compressed_writer
-    from dockyard.image.diff import write_layer_from_upper
-    from dockyard.oci import image as docs
-    from dockyard.oci import mediatypes as mt
-
-    content = svc.engine.content
-    blob = content.writer()
-    try:
-        with compressed_writer(_Sink(blob), Compression.GZIP, level=1) as gz:  # type: ignore[arg-type]
-            diff_id = write_layer_from_upper(upper, gz)
-        digest = blob.commit()
-    except BaseException:
-        blob.abort()
-        raise
-    return diff_id, docs.descriptor(mt.OCI_LAYER_GZIP, digest, content.info(digest).size)
-
-
 def new_image_config(
     base: dict[str, Any], container_config: dict[str, Any], changes: list[str], diff_id: str,
     *, created: str, author: str = "", comment: str = "", created_by: str = "",
@@ -128,7 +99,9 @@ def commit(
         except errors.DockyardError:
             froze = False
     try:
-        diff_id, layer = _layer_blob(svc, upper)
+        from dockyard.image.diff import write_layer_blob
+
+        diff_id, layer = write_layer_blob(svc.engine.content, upper)
     finally:
         if froze:
             from dockyard.service.containers.pause import unpause

@@ -52,6 +52,21 @@ def _nft_tables() -> set[str]:
     return {line for line in out.stdout.splitlines() if "dockyard" in line}
 
 
+def _processes_naming(text: str) -> list[int]:
+    """Pids (not this process) whose command line contains *text*."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
 def _processes() -> set[str]:
     """Processes whose command line names a Dockyard test root or a Dockyard shim."""
     me = os.getpid()
@@ -102,19 +117,37 @@ def _no_leaks() -> Iterator[None]:
         pytest.fail("the tests leaked host objects:\n" + "\n".join(lines), pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_leaked_links() -> Iterator[None]:
+    """Names the test that left a Dockyard link behind (the session check only says that one
+    did); listing /sys/class/net costs microseconds, so every test is checked."""
+    before = _links()
+    yield
+    left = sorted(_links() - before)
+    if left:
+        pytest.fail(f"the test left network links: {', '.join(left)}", pytrace=False)
+
+
 def _remove_default_network(root: Path) -> None:
     """A data root's default bridge, like docker0, outlives its containers; when the test's
     root goes, it goes too (through the engine, so the firewall rules go with it)."""
     if not (root / "network").exists() or os.geteuid() != 0:
         return
+    # `run -d --rm` removes its container from a background `dockyard rm -f` once it exits:
+    # let those finish (they give the container's address back) before taking the bridge
+    import time
+
     from dockyard.service.engine import Engine
     from dockyard.service.settings import Settings
 
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _processes_naming(str(root)):
+        time.sleep(0.05)
     engine = Engine(Settings.resolve(root))
     try:
         engine.networks.manager.prune_default()
     except Exception as exc:  # a test that left containers on it fails on its own leak
-        print(f"could not remove the default network of {root}: {exc}")
+        pytest.fail(f"could not remove the default network of {root}: {exc}", pytrace=False)
 
 
 @pytest.fixture

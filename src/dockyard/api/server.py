@@ -104,6 +104,7 @@ def _claim_pidfile(path: Path) -> None:
 def _warm_up(engine: Engine) -> None:
     """Open the database and run migrations once, before requests race to do it."""
     _ = engine.images, engine.events, engine.snapshotter
+    engine.warm_shims()
 
 
 async def _serve(settings: Settings, listens: list[Listen], pidfile: Path,
@@ -138,6 +139,7 @@ async def _serve(settings: Settings, listens: list[Listen], pidfile: Path,
         log.info("shutting down")
     finally:
         await runner.cleanup()
+        engine.close()
         for listen in listens:
             if listen.path is not None:
                 try:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from dockyard.metadata.db import Database
     from dockyard.metadata.events import EventLog
     from dockyard.metadata.images import ImageRecords
+    from dockyard.runtime.shim.zygote import ShimZygote
     from dockyard.service.containers.service import ContainerService
     from dockyard.service.images import ImageService
     from dockyard.service.networks import NetworkService
@@ -31,6 +32,8 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # a long-lived engine (the daemon) sets a warm process that forks container shims
+        self.shim_zygote: ShimZygote | None = None
 
     @cached_property
     def db(self) -> Database:
@@ -92,6 +95,24 @@ class Engine:
         from dockyard.service.networks import NetworkService
 
         return NetworkService(self)
+
+    def warm_shims(self) -> None:
+        """For a long-lived engine: start the zygote that forks container shims (see
+        ``runtime.shim.zygote``); starts then skip an interpreter per container. Without one
+        (it could not start) shims are exec'd as the CLI does."""
+        from dockyard.runtime.shim.zygote import ShimZygote
+
+        if self.shim_zygote is None:
+            try:
+                self.shim_zygote = ShimZygote.start()
+            except OSError:
+                self.shim_zygote = None
+
+    def close(self) -> None:
+        """Stop what ``warm_shims`` started (running containers are not touched)."""
+        if self.shim_zygote is not None:
+            self.shim_zygote.close()
+            self.shim_zygote = None
 
     @property
     def lock_dir(self):  # type: ignore[no-untyped-def]

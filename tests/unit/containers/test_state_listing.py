@@ -72,24 +72,28 @@ def test_status_texts() -> None:
     assert status_text(LiveState(), now) == "Created"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts need root")
 def test_launcher_mounts_runs_create_and_detaches(tmp_path: Path) -> None:
-    rootfs = [Mount("overlay", "overlay", ("lowerdir=/l", "upperdir=/u", "workdir=/w"))]
-    argv = runtimes.launcher(rootfs, ["rt", "create", "ID"])
-    assert argv[:2] == ["/bin/sh", "-c"] and argv[-3:] == ["rt", "create", "ID"]
-    assert "overlay" in argv and "lowerdir=/l,upperdir=/u,workdir=/w" in argv
-    # run it with fake mount programs: create's failure leaves start-failed, code kept
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "busybox").write_text("#!/bin/sh\nexit 0\n")
-    os.chmod(fake / "busybox", 0o755)
-    script = argv[2]
+    import json
     import subprocess
 
-    proc = subprocess.run(["/bin/sh", "-c", script, "launch", str(fake / "busybox"), "", "echo forced > forced",
-                           "overlay", "o", "overlay", "/bin/sh", "-c", "exit 3"],
-                          cwd=tmp_path)  # fmt: skip
+    # a fake runtime: create fails with 3, delete --force leaves a trace
+    rt = tmp_path / "rt"
+    rt.write_text('#!/bin/sh\n[ "$3" = delete ] && echo "$@" > forced\n'
+                  'grep -q "$PWD/rootfs " /proc/self/mountinfo && touch seen\n'
+                  '[ "$3" = create ] && exit 3\nexit 0\n')
+    os.chmod(rt, 0o755)
+    rootfs = [Mount("tmpfs", "tmpfs", ("size=1m",))]
+    argv, env = runtimes.launcher(rootfs, [str(rt), "--root", "R"], ["create", "ID"], "ID")
+    assert json.loads(argv[-1])["mount"] == {"type": "tmpfs", "source": "tmpfs",
+                                            "options": ["size=1m"]}
+    (tmp_path / "rootfs").mkdir()
+    proc = subprocess.run(argv, cwd=tmp_path, env=env)
     assert proc.returncode == 3 and (tmp_path / runtimes.START_FAILED).exists()
-    assert (tmp_path / "forced").read_text() == "forced\n"  # the runtime's delete --force ran
+    assert (tmp_path / "seen").exists()  # create ran with the root filesystem mounted
+    assert (tmp_path / "forced").read_text() == "--root R delete --force ID\n"
+    with open("/proc/self/mountinfo") as f:  # and the host's copy is gone
+        assert str(tmp_path / "rootfs") not in f.read()
 
 
 def test_unknown_runtime_is_dockers_error(tmp_path: Path) -> None:

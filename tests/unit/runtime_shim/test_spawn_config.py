@@ -67,6 +67,27 @@ def test_missing_command_is_a_spawn_error_not_a_mystery_exit() -> None:
     assert info.value.errno == errno.ENOENT
 
 
+def test_a_dockyard_module_command_runs_in_the_forked_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    import dockyard.runtime.launch as launch
+
+    # only a forked child sees this replacement; an exec'd interpreter would run the real one
+    def fake(spec: dict[str, object]) -> int:
+        print("in process", spec, os.getcwd())
+        print("oops", file=sys.stderr)
+        return 7
+
+    monkeypatch.setattr(launch, "launch", fake)
+    child = spawn([sys.executable, "-S", "-m", "dockyard.runtime.launch", '{"a": 1}'], cwd="/")
+    got = _collect(child.outputs)
+    _, status = os.waitpid(child.pid, 0)
+    assert got == {"stdout": b"in process {'a': 1} /\n", "stderr": b"oops\n"}
+    assert exit_code_of(status) == 7
+
+
 def test_exit_code_of_a_signal_is_128_plus_signal() -> None:
     child = spawn(["/bin/sh", "-c", "kill -9 $$"])
     _, status = os.waitpid(child.pid, 0)

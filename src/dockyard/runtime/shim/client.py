@@ -16,10 +16,13 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dockyard import errors
 from dockyard.runtime.shim.config import FILES, ShimConfig, write_json
+
+if TYPE_CHECKING:
+    from dockyard.runtime.shim.zygote import ShimZygote
 
 __all__ = [
     "ShimInfo",
@@ -45,8 +48,15 @@ class ShimInfo(NamedTuple):
     init_pid: int
 
 
-def start_shim(state_dir: str, config: ShimConfig, timeout: float = START_TIMEOUT) -> ShimInfo:
-    """Write the config and start a daemonized shim for it; returns once the init runs.
+def start_shim(
+    state_dir: str,
+    config: ShimConfig,
+    timeout: float = START_TIMEOUT,
+    zygote: ShimZygote | None = None,
+) -> ShimInfo:
+    """Write the config and start a daemonized shim for it; returns once the init runs. With
+    a *zygote* (a long-lived engine's) the shim is forked by it rather than exec'd; a zygote
+    that is gone falls back to exec'ing.
 
     Raises FailedPrecondition (command could not start), Unavailable (shim did not report).
     """
@@ -58,6 +68,34 @@ def start_shim(state_dir: str, config: ShimConfig, timeout: float = START_TIMEOU
         except FileNotFoundError:
             pass
     read_end, write_end = os.pipe()
+    try:
+        if zygote is not None:
+            try:
+                zygote.spawn(state_dir, write_end)
+            except OSError:
+                zygote = None  # gone: exec the shim instead
+        if zygote is not None:
+            os.close(write_end)
+            write_end = -1
+            line = _read_line(read_end, timeout)
+        else:
+            line = _exec_shim(state_dir, read_end, write_end, timeout)
+            write_end = -1
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+    name = config.id or state_dir
+    if line.startswith("ok "):
+        shim_pid, init_pid = (int(x) for x in line.split()[1:3])
+        return ShimInfo(shim_pid, init_pid)
+    if line.startswith("error "):
+        raise errors.FailedPrecondition(f"container {name} failed to start: {line[6:]}")
+    raise errors.Unavailable(f"container {name}: the shim did not report back ({line!r})")
+
+
+def _exec_shim(state_dir: str, read_end: int, write_end: int, timeout: float) -> str:
+    """Run ``python -m dockyard.runtime.shim``; its readiness line. Closes *write_end*."""
     try:
         argv = [
             sys.executable,
@@ -76,21 +114,11 @@ def start_shim(state_dir: str, config: ShimConfig, timeout: float = START_TIMEOU
             close_fds=True,
             cwd="/",
         )
-        os.close(write_end)
-        write_end = -1
-        line = _read_line(read_end, timeout)
-        proc.wait()
     finally:
-        os.close(read_end)
-        if write_end >= 0:
-            os.close(write_end)
-    name = config.id or state_dir
-    if line.startswith("ok "):
-        shim_pid, init_pid = (int(x) for x in line.split()[1:3])
-        return ShimInfo(shim_pid, init_pid)
-    if line.startswith("error "):
-        raise errors.FailedPrecondition(f"container {name} failed to start: {line[6:]}")
-    raise errors.Unavailable(f"container {name}: the shim did not report back ({line!r})")
+        os.close(write_end)
+    line = _read_line(read_end, timeout)
+    proc.wait()
+    return line
 
 
 def _read_line(fd: int, timeout: float) -> str:

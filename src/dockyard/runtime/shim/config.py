@@ -8,7 +8,9 @@ keeps the shim's command line short and lets ``docker start`` reuse it.
 ``pid_file``, a launcher such as ``runtime create`` that exits once the container exists and
 leaves the init's pid in that file (the shim adopts it as subreaper); ``start_command`` then
 lets it run (``runtime start``) and ``delete_command`` (``runtime delete``) clears the
-runtime's record after each exit, so a restart can ``create`` again. The launcher runs in the state dir (unless ``cwd``), so with a
+runtime's record after each exit, so a restart can ``create`` again. A ``python -m
+dockyard.…`` command (the launcher, the builtin runtime) runs in the shim's forked child
+without a new interpreter (see ``spawn``). The launcher runs in the state dir (unless ``cwd``), so with a
 tty it can be given ``--console-socket console.sock`` when ``console_socket`` is
 ``"console.sock"``: the shim listens there for the pty master the runtime made.
 

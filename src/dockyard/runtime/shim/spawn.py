@@ -58,6 +58,12 @@ def spawn(
 ) -> Child:
     """Start *argv*; return its pid and the parent's (non-blocking) pipe or pty ends.
 
+    A ``python [-S] -m dockyard.MODULE ARGS`` command of this very interpreter (a launcher, the
+    builtin runtime's ``start`` or ``exec``) is not exec'd: the forked child calls the
+    module's ``main(ARGS)`` and exits with its code, which saves an interpreter start and, in
+    a warm process (see ``zygote``), the imports. *env* then does not apply (it only ever
+    locates Dockyard for a fresh interpreter).
+
     Raises SpawnError (with the child's errno) when the command cannot be executed.
     """
     if not argv:
@@ -112,6 +118,9 @@ def spawn(
                 before_exec()
             if cwd:
                 os.chdir(cwd)
+            main = _module_main(argv)
+            if main is not None:
+                _run_main(main[0], main[1], err_pipe_w)
             if env is None:
                 os.execvp(argv[0], argv)
             else:
@@ -139,6 +148,52 @@ def spawn(
     if not merge_stderr:
         outputs[_nonblock(parent_fds[1])] = "stderr"
     return Child(pid, outputs, _nonblock(parent_fds[-1]) if stdin else None, None)
+
+
+def _module_main(argv: list[str]) -> tuple[Callable[[list[str]], int], list[str]] | None:
+    """``(main, args)`` when *argv* runs a Dockyard module with this interpreter and the
+    module (or its ``__main__``) has a ``main(args)``; None to exec *argv* as it is."""
+    import sys
+
+    rest = argv[1:] if argv and argv[0] == sys.executable else []
+    if rest[:1] == ["-S"]:
+        rest = rest[1:]
+    if len(rest) < 2 or rest[0] != "-m" or not rest[1].startswith("dockyard."):
+        return None
+    import importlib
+
+    for name in (rest[1], f"{rest[1]}.__main__"):
+        try:
+            main = getattr(importlib.import_module(name), "main", None)
+        except ImportError:
+            return None
+        if callable(main):
+            return main, rest[2:]
+    return None
+
+
+def _run_main(main: Callable[[list[str]], int], args: list[str], err_pipe_w: int) -> None:
+    """In the child: tell the parent the command "exec'd", run *main* and exit with its code
+    (an exception is printed to stderr, the process's log, and exits 125)."""
+    import sys
+
+    os.close(err_pipe_w)
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 (the child's new stdio)
+    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    try:
+        code = int(main(args) or 0)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 125
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 def _set_winsize(fd: int, rows: int, cols: int) -> None:

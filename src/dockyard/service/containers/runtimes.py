@@ -4,14 +4,16 @@ Every runtime is driven through runc's command line (``create``/``start``/``dele
 ``exec``/``kill`` with ``--root``), so the builtin runtime (``python -m
 dockyard.runtime.builtin``), runc and crun are interchangeable (``--runtime``).
 
-The root filesystem is mounted by the *launcher* the shim runs — a few lines of ``sh`` around
-the runtime's ``create`` — on ``STATE_DIR/rootfs`` in the host's mount namespace just long
-enough for ``create`` to copy it into the container's own namespace, then detached. So
+The root filesystem is mounted by the *launcher* the shim runs (``dockyard.runtime.launch``,
+in a forked child of the shim, around the runtime's ``create``; the builtin runtime's
+``create`` runs in that same process) on ``STATE_DIR/rootfs`` in the host's mount namespace
+just long enough for ``create`` to copy it into the container's own namespace, then detached. So
 nothing of a container stays mounted on the host, every (re)start by the shim's restart
 policy mounts afresh, and when the container's last process exits its mounts vanish with its
 namespace. A failed ``create`` leaves ``start-failed`` in the state dir.
 
-Imports only the standard library, ``dockyard.errors`` and ``dockyard.mount``'s data type.
+Imports only the standard library, ``dockyard.errors``, ``dockyard.mount``'s data type and
+the launcher's spec.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard import errors
+from dockyard.runtime.launch import START_FAILED
 
 if TYPE_CHECKING:
     from dockyard.mount import Mount
@@ -38,33 +41,6 @@ __all__ = [
 ]
 
 KNOWN = ("builtin", "runc", "crun")
-START_FAILED = "start-failed"
-
-# $1 is the mount program's prefix ("busybox" or ""): a static busybox mounts in ~3 ms,
-# util-linux's mount(8) (libmount, fstab, mountinfo) in ~30 ms. $2 lists the cgroup
-# directories the init moves into once created, before it runs anything: the runtime itself
-# (a Python process for the builtin one) stays outside, so a 6 MB memory or a 3 pids limit
-# binds the container's processes only. $3 is the runtime's `delete --force` (shell-quoted),
-# run when anything failed: a create that died after forking the init (OOM-killed, say)
-# must not leave that init waiting on its exec fifo forever.
-_SCRIPT = (
-    'M="$1"; CG="$2"; FORCE="$3"; shift 3\n'
-    '$M mount -t "$1" -o "$2" "$3" rootfs && $M mount --make-private rootfs || exit 125\n'
-    "shift 3\n"
-    '"$@"\n'
-    "rc=$?\n"
-    'if [ "$rc" -eq 0 ] && [ -n "$CG" ]; then\n'
-    "  read -r pid < init.pid\n"
-    '  for d in $CG; do echo "$pid" > "$d/cgroup.procs" || rc=125; done\n'
-    "fi\n"
-    'if [ "$rc" -ne 0 ]; then\n'
-    f"  : > {START_FAILED}\n"
-    '  eval "$FORCE" >/dev/null 2>&1\n'
-    "fi\n"
-    "$M umount -l rootfs\n"
-    'exit "$rc"\n'
-)
-_BUSYBOX = ("/usr/bin/busybox", "/bin/busybox")
 
 
 def runtime_base(name: str, exec_root: Path) -> list[str]:
@@ -83,12 +59,12 @@ def runtime_base(name: str, exec_root: Path) -> list[str]:
     return [program, "--root", root]
 
 
-def fast_create(base: list[str]) -> tuple[list[str], dict[str, str] | None]:
-    """The builtin runtime's argv prefix for ``create`` without ``site`` (``python -S``,
-    ~20 ms less per start), and the environment that finds Dockyard then; other runtimes
-    are returned as they are (None: inherit the environment)."""
-    if base[1:3] != ["-m", "dockyard.runtime.builtin"]:
-        return base, None
+def fast_create(argv: list[str]) -> tuple[list[str], dict[str, str] | None]:
+    """*argv* (``python -m dockyard.…``) without ``site`` (``python -S``, ~20 ms less per
+    start), and the environment that finds Dockyard then; any other argv is returned as it is
+    (None: inherit the environment)."""
+    if len(argv) < 3 or argv[1] != "-m" or not argv[2].startswith("dockyard."):
+        return argv, None
     import os
 
     import dockyard
@@ -96,7 +72,7 @@ def fast_create(base: list[str]) -> tuple[list[str], dict[str, str] | None]:
     src = os.path.dirname(os.path.dirname(os.path.abspath(dockyard.__file__)))
     env = dict(os.environ)
     env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return [base[0], "-S", *base[1:]], env
+    return [argv[0], "-S", *argv[1:]], env
 
 
 def start_delete_commands(
@@ -126,33 +102,23 @@ def start_delete_commands(
 
 def launcher(
     rootfs: Sequence[Mount],
-    create_argv: list[str],
+    runtime: list[str],
+    create_args: list[str],
+    container_id: str,
     cgroup_dirs: Sequence[str] = (),
-    force_delete: Sequence[str] = (),
-) -> list[str]:
-    """The shim's command: mount *rootfs* (one mount, as a snapshot's), run *create_argv*,
-    move the init (pid in ``init.pid``) into *cgroup_dirs*, detach the host's copy of the
-    mount; on any failure run *force_delete* (the runtime's ``delete --force ID``). Raises
-    InvalidArgument for another mount shape."""
+) -> tuple[list[str], dict[str, str] | None]:
+    """The shim's command for a runtime container (``dockyard.runtime.launch``, which the
+    shim runs in its forked child) and the command's environment: mount *rootfs* (one mount, as a snapshot's), run the
+    runtime's ``create`` (*runtime* is its argv prefix, *create_args* what follows), move the
+    init into *cgroup_dirs*, detach the host's copy of the mount; on failure the runtime's
+    ``delete --force``. Raises InvalidArgument for another mount shape."""
+    from dockyard.runtime.launch import spec
+
     if len(rootfs) != 1:
         raise errors.InvalidArgument(f"a root filesystem is one mount, not {len(rootfs)}")
     m = rootfs[0]
-    kind = "none" if m.type == "bind" else m.type
-    import os
-
-    busybox = next((b for b in _BUSYBOX if os.access(b, os.X_OK)), "")
-    options = ",".join(m.options)
-    dirs = " ".join(cgroup_dirs)
-    return [
-        "/bin/sh",
-        "-c",
-        _SCRIPT,
-        "launch",
-        busybox,
-        dirs,
-        shlex.join(force_delete) if force_delete else ":",
-        kind,
-        options,
-        m.source,
-        *create_argv,
-    ]
+    mount = {"type": m.type, "source": m.source, "options": list(m.options)}
+    builtin = runtime[1:3] == ["-m", "dockyard.runtime.builtin"]
+    text = spec(mount, runtime, create_args, container_id, cgroup_dirs, builtin)
+    command, env = fast_create([sys.executable, "-m", "dockyard.runtime.launch"])
+    return [*command, text], env

@@ -211,8 +211,7 @@ def shim_config(
     config, host = record.config, record.host_config
     base = runtimes.runtime_base(record.runtime, svc.engine.settings.exec_root)
     tty = bool(config.get("Tty"))
-    create_base, env = runtimes.fast_create(base)
-    create = [*create_base, "create", "--bundle", sd, "--pid-file", os.path.join(sd, "init.pid")]
+    create = ["create", "--bundle", sd, "--pid-file", os.path.join(sd, "init.pid")]
     if tty:
         create += ["--console-socket", "console.sock"]
     start_command, delete_command = runtimes.start_delete_commands(record.runtime, base, record.id)
@@ -220,11 +219,12 @@ def shim_config(
         delete_command = _auto_remove(svc, record.id, delete_command)
     # runc and crun join linux.cgroupsPath themselves; the builtin runtime leaves it to us
     cgroup_dirs = _cgroup_dirs(record.id) if record.runtime == "builtin" else []
+    command, env = runtimes.launcher(
+        mounts, base, [*create, record.id], record.id, cgroup_dirs
+    )
     max_size, max_file = parse_log_opts(dict((host.get("LogConfig") or {}).get("Config") or {}))
     return ShimConfig(
-        command=runtimes.launcher(
-            mounts, [*create, record.id], cgroup_dirs, [*base, "delete", "--force", record.id]
-        ),
+        command=command,
         id=record.id,
         env=env,
         pid_file=os.path.join(sd, "init.pid"),
@@ -305,7 +305,7 @@ def start(
         os.unlink(marker)
         raise
     try:
-        info = start_shim(sd, cfg)
+        info = start_shim(sd, cfg, zygote=svc.engine.shim_zygote)
     except errors.FailedPrecondition as exc:
         networking.release(svc, record.id)
         os.unlink(marker)

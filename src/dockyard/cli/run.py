@@ -385,20 +385,26 @@ def run_cmd(**opts: Any) -> None:
     """Run a command in a new container."""
     if opts["detach"] and opts["rm"] and opts["restart"] not in (None, "no"):
         raise errors.InvalidArgument("Conflicting options: --restart and --rm")
-    cid = _create(opts)
-    svc = engine().containers
-    if opts["detach"]:
-        try:
-            svc.start(cid)
-        except errors.DockyardError:
-            if opts["rm"]:
-                svc.remove(cid, force=True)
-            raise
-        click.echo(cid)
-        return
-    sys.exit(
-        attach_and_wait(cid, tty=opts["tty"], stdin=opts["interactive"], auto_remove=opts["rm"])
-    )
+    eng = engine()
+    eng.warm_shims()  # the shim's interpreter loads on the other core while we create
+    try:
+        cid = _create(opts)
+        svc = eng.containers
+        if opts["detach"]:
+            try:
+                svc.start(cid)
+            except errors.DockyardError:
+                if opts["rm"]:
+                    svc.remove(cid, force=True)
+                raise
+            click.echo(cid)
+            return
+        code = attach_and_wait(
+            cid, tty=opts["tty"], stdin=opts["interactive"], auto_remove=opts["rm"]
+        )
+    finally:
+        eng.close()
+    sys.exit(code)
 
 
 def attach_and_wait(cid: str, *, tty: bool, stdin: bool, auto_remove: bool) -> int:
@@ -413,6 +419,7 @@ def attach_and_wait(cid: str, *, tty: bool, stdin: bool, auto_remove: bool) -> i
     try:
         size = (terminal_size(0) or terminal_size(1)) if tty else None
         svc.start(cid, attach=True, winsize=size)
+        svc.engine.close()  # the shim is forked: a warm zygote has done its work
         sock = client.connect_attach(sd)
     except errors.DockyardError:
         if auto_remove:

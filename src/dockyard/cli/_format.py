@@ -74,6 +74,7 @@ _FUNCS: dict[str, Callable[..., str]] = {
     "printf": lambda fmt, *args: fmt.replace("%v", "%s") % tuple(_text(a) for a in args),
     "println": lambda *args: " ".join(_text(a) for a in args) + "\n",
     "truncate": lambda v, n: _text(v)[: int(n)],
+    "len": lambda v: str(len(v or ())),
 }
 
 

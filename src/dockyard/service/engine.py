@@ -94,7 +94,15 @@ class Engine:
     def networks(self) -> NetworkService:
         from dockyard.service.networks import NetworkService
 
-        return NetworkService(self)
+        service = NetworkService(self)
+
+        def reclaim() -> None:  # a container that exited unobserved gives its network back
+            from dockyard.service.containers.networking import reclaim_exited
+
+            reclaim_exited(self.containers)
+
+        service.reclaim = reclaim
+        return service
 
     def warm_shims(self) -> None:
         """For a long-lived engine: start the zygote that forks container shims (see

@@ -24,7 +24,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -174,6 +174,9 @@ class NetworkService:
         self.state_dir = Path(engine.settings.root) / "network"
         self.table, self.default_bridge = host_names(Path(engine.settings.root))
         self._manager = manager
+        # set by the Engine: gives back the networks of containers that exited unobserved, so
+        # they neither block `network rm` nor show in `inspect` (Docker drops them at exit)
+        self.reclaim: Callable[[], object] = lambda: None
 
     @property
     def manager(self) -> NetworkManager:
@@ -216,6 +219,7 @@ class NetworkService:
             if ref == name or (len(ref) >= 3 and self._pseudo_id(name).startswith(ref)):
                 return _pseudo_doc(name, self._pseudo_id(name), self._created())
         net = self._resolve(ref)
+        self.reclaim()
         return network_doc(net, self.manager.endpoints(net.id))
 
     def _created(self) -> str:
@@ -233,6 +237,7 @@ class NetworkService:
             self.default()
         except (errors.PermissionDenied, errors.Unavailable):
             pass  # not root: list what the state holds
+        self.reclaim()
         endpoints = self.manager.endpoints()
         used = {ep.network_id for ep in endpoints}
         docs = [
@@ -273,6 +278,8 @@ class NetworkService:
         if ref in PSEUDO_NETWORKS or ref == "bridge":
             raise errors.PermissionDenied(f"{ref} is a pre-defined network and cannot be removed")
         net = self.manager.inspect_network(ref)
+        if self.manager.endpoints(net.id):
+            self.reclaim()
         self.manager.remove_network(net.id)
         self._emit("destroy", net)
         return net
@@ -284,6 +291,7 @@ class NetworkService:
         filters = parse_filters([a for a in filter_args if not a.startswith("until=")])
         if set(filters) - {"label"}:
             raise errors.InvalidArgument(f"invalid filter '{min(set(filters) - {'label'})}'")
+        self.reclaim()
         used = {ep.network_id for ep in self.manager.endpoints()}
         removed = []
         for net in self.manager.list_networks():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 
 import pytest
 from cnet_support import Dockyard, free_port, httpd, wait_http
@@ -79,6 +80,23 @@ def test_exit_observed_by_run_releases_address_and_port(dy: Dockyard) -> None:
     state = dy.state()
     assert state["endpoints"] == [] and state["ports"] == []
     assert _port_free(port)
+
+
+def test_an_unobserved_exit_gives_up_its_port_and_network_to_the_next(dy: Dockyard) -> None:
+    port = free_port()
+    dy.run("network", "create", "side")
+    dy.run("run", "-d", "--name", "gone", "-p", f"{port}:80", "busybox", "true")
+    dy.run("run", "-d", "--name", "gone2", "--network", "side", "busybox", "true")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        dy.inspect(c)["State"]["Running"] for c in ("gone", "gone2")
+    ):
+        time.sleep(0.05)
+    # nobody observed "gone" exit: a new container still gets its published port, as in Docker
+    dy.run("run", "-d", "--name", "next", "-p", f"{port}:80", *httpd("next"))
+    assert wait_http(port) == b"next\n"
+    assert dy.inspect("side")["Containers"] == {}  # an exited container is not on a network
+    dy.run("network", "rm", "side")
 
 
 def test_start_again_after_stop_serves_again(dy: Dockyard) -> None:

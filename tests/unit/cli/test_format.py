@@ -12,6 +12,7 @@ def test_go_template_fields_and_functions() -> None:
     assert Template("{{json .Config.Cmd}}").render(data) == '["sh","-c"]'
     assert Template('{{join .Config.Cmd " "}}').render(data) == "sh -c"
     assert Template("{{upper .Os}}").render(data) == "LINUX"
+    assert Template("{{len .Config.Cmd}} {{len .Config.Labels}}").render(data) == "2 1"
 
 
 def test_unknown_field_is_an_error() -> None:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from dockyard.service.container_network import NetworkSetup
     from dockyard.service.containers.service import ContainerService
 
-__all__ = ["NETNS_FILE", "port_args", "prepare", "release", "release_exited"]
+__all__ = ["NETNS_FILE", "port_args", "prepare", "reclaim_exited", "release", "release_exited"]
 
 NETNS_FILE = "netns"
 
@@ -108,6 +108,47 @@ def release(svc: ContainerService, container_id: str) -> None:
         _drop_netns(path)
 
 
+def _start_in_progress(state_dir: str) -> bool:
+    """A ``start`` is under way (its marker names a live process)."""
+    from dockyard.service.containers.state import STARTING
+
+    try:
+        with open(os.path.join(state_dir, STARTING), encoding="utf-8") as f:
+            pid = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid > 0
+
+
+def reclaim_exited(svc: ContainerService) -> list[str]:
+    """Give back the network of every container that has exited without anyone noticing (a
+    detached container whose process ended, a shim that was killed): Docker releases a
+    container's address and published ports when it stops, so another container can take
+    them. Containers being started are left alone; endpoints that are not a container's are
+    not ours to judge. The ids released."""
+    from dockyard.service.containers.state import read_live_state
+
+    released = []
+    for cid in {ep.container_id for ep in svc.engine.networks.manager.endpoints()}:
+        sd = svc.state_dir(cid)
+        try:
+            svc.records.get(cid)
+        except errors.NotFound:
+            continue
+        if _start_in_progress(sd):
+            continue
+        if not read_live_state(sd).running:
+            release(svc, cid)
+            released.append(cid)
+    return released
+
+
 def release_exited(svc: ContainerService, record: ContainerRecord) -> None:
     """:func:`release` when *record* has exited for good (not running, not restarting): for
     whoever observes an exit (``wait``, a foreground ``run``), so a container that stopped by
@@ -118,6 +159,33 @@ def release_exited(svc: ContainerService, record: ContainerRecord) -> None:
     release(svc, record.id)
 
 
+def _attach(svc: ContainerService, record: ContainerRecord, path: str | None, mode: str) -> Any:
+    """``attach_container`` for *record*; a port or address that an exited container still
+    holds is reclaimed and the attach tried once more."""
+    from dockyard.service.container_network import attach_container, detach_container
+
+    config, host = record.config, record.host_config
+    for attempt in (0, 1):
+        try:
+            return attach_container(
+                svc.engine, record.id, record.name, path, mode,
+                networks=_endpoint_configs(record),
+                ports=port_args(host.get("PortBindings")),
+                publish_all_exposed=bool(host.get("PublishAllPorts")),
+                exposed_ports=config.get("ExposedPorts"),
+                dns=host.get("Dns") or (), dns_search=host.get("DnsSearch") or (),
+                dns_options=host.get("DnsOptions") or (),
+                extra_hosts=host.get("ExtraHosts") or (),
+                hostname=config.get("Hostname") or "", domainname=config.get("Domainname") or "",
+                mac=config.get("MacAddress") or None,
+            )  # fmt: skip
+        except (errors.Conflict, errors.Unavailable):
+            if attempt or not reclaim_exited(svc):
+                raise
+            detach_container(svc.engine, record.id)  # what the failed attempt attached
+    raise AssertionError("unreachable")
+
+
 def prepare(svc: ContainerService, record: ContainerRecord) -> tuple[NetworkSetup, str | None]:
     """Attach *record* to its networks; the setup and the namespace path the runtime joins
     (None with ``host``: the container keeps the runtime's own, no network namespace).
@@ -126,15 +194,10 @@ def prepare(svc: ContainerService, record: ContainerRecord) -> tuple[NetworkSetu
     Raises what ``attach_container`` raises (InvalidArgument, NotFound, Conflict,
     FailedPrecondition, Unavailable); nothing stays attached then.
     """
-    from dockyard.service.container_network import (
-        attach_container,
-        join_target,
-        parse_network_mode,
-    )
+    from dockyard.service.container_network import join_target, parse_network_mode
 
     engine = svc.engine
-    config, host = record.config, record.host_config
-    mode = host.get("NetworkMode") or "bridge"
+    mode = record.host_config.get("NetworkMode") or "bridge"
     release(svc, record.id)
     kind, _ = parse_network_mode(mode)
     own = kind in ("bridge", "none")
@@ -145,17 +208,7 @@ def prepare(svc: ContainerService, record: ContainerRecord) -> tuple[NetworkSetu
     if path is not None:
         _make_netns(path)
     try:
-        setup = attach_container(
-            engine, record.id, record.name, path, mode,
-            networks=_endpoint_configs(record),
-            ports=port_args(host.get("PortBindings")),
-            publish_all_exposed=bool(host.get("PublishAllPorts")),
-            exposed_ports=config.get("ExposedPorts"),
-            dns=host.get("Dns") or (), dns_search=host.get("DnsSearch") or (),
-            dns_options=host.get("DnsOptions") or (), extra_hosts=host.get("ExtraHosts") or (),
-            hostname=config.get("Hostname") or "", domainname=config.get("Domainname") or "",
-            mac=config.get("MacAddress") or None,
-        )  # fmt: skip
+        setup = _attach(svc, record, path, mode)
     except BaseException:
         release(svc, record.id)
         raise

@@ -1,5 +1,6 @@
-"""Time container start-up: ``run --rm busybox true`` and ``run -d`` + ``rm -f``, Dockyard
-vs docker and podman; and the per-container monitor's memory (PSS) vs containerd-shim's.
+"""Time container start-up: ``run --rm busybox true``, ``run -d`` + ``rm -f`` and ``exec
+true``, Dockyard vs docker and podman; and the per-container monitor's memory (PSS) vs
+containerd-shim's.
 
     .venv/bin/python bench/run.py [--repeat 10] [--runtime builtin]
 
@@ -63,6 +64,32 @@ def _children_named(pattern: str) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def _exec_medians(engines: dict[str, list[str]], repeat: int) -> dict[str, float]:
+    """Median of ``exec CONTAINER true`` per engine, interleaved, one container each."""
+    boxes = {n: run([*c, "run", "-d", TAG, "sleep", "300"]).stdout.decode().strip()
+             for n, c in engines.items()}  # fmt: skip
+    times: dict[str, list[float]] = {n: [] for n in engines}
+    try:
+        for _ in range(repeat):
+            for name, cmd in engines.items():
+                t0 = time.perf_counter()
+                run([*cmd, "exec", boxes[name], "true"])
+                times[name].append(time.perf_counter() - t0)
+    finally:
+        for name, cmd in engines.items():
+            subprocess.run([*cmd, "rm", "-f", boxes[name]], capture_output=True)
+    return {n: statistics.median(v) for n, v in times.items()}
+
+
+def _remove_default_network(root: Path) -> None:
+    """The private root's default bridge and firewall table go with it."""
+    from dockyard.service.engine import Engine
+    from dockyard.service.settings import Settings
+
+    if (root / "network").exists():
+        Engine(Settings.resolve(root)).networks.manager.prune_default()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=10)
@@ -116,6 +143,7 @@ def main() -> None:
             detached = {n: statistics.median(v) for n, v in samples["d"].items()}
             report("run --rm busybox true", rm_true)
             report("run -d busybox sleep 30 + rm -f", detached)
+            report("exec true (in a running container)", _exec_medians(engines, args.repeat))
 
             print("\nper-container monitor memory (PSS)")
             cid = (
@@ -152,6 +180,7 @@ def main() -> None:
             ids = subprocess.run([*dy, "ps", "-aq", "--no-trunc"], capture_output=True)
             if ids.stdout.split():
                 subprocess.run([*dy, "rm", "-f", *ids.stdout.decode().split()], capture_output=True)
+            _remove_default_network(root)
 
 
 if __name__ == "__main__":

@@ -109,3 +109,39 @@ def test_run_on_a_user_network_resolves_other_containers(net_daemon: Daemon, bus
     assert again.returncode == 1 and "is not connected" in again.stderr
     d.docker("rm", "-f", "db")
     assert json.loads(d.docker("network", "inspect", "appnet").stdout)[0]["Containers"] == {}
+
+
+def test_connect_twice_and_disconnect_a_stranger_as_dockerd(net_daemon: Daemon, busybox: str) -> None:
+    """dockerd forbids (403) connecting a running container twice and disconnecting one that
+    is not on the network, in these words; a stopped container connected twice stays as it
+    was (200)."""
+    d = net_daemon
+    docker_errors = pytest.importorskip("docker.errors")
+    api = d.sdk().api
+    d.docker("network", "create", "--subnet", "10.231.14.0/24", "twice")
+    web = d.docker("run", "-d", "--name", "web", busybox, "sleep", "30").stdout.strip()
+    d.docker("network", "connect", "twice", "web")
+    again = d.docker("network", "connect", "twice", "web", check=False)
+    assert again.returncode == 1
+    assert "endpoint with name web already exists in network twice" in again.stderr
+    with pytest.raises(docker_errors.APIError) as refused:
+        api.connect_container_to_network("web", "twice")
+    assert refused.value.status_code == 403
+    d.docker("network", "disconnect", "twice", "web")
+    stray = d.docker("network", "disconnect", "twice", "web", check=False)
+    assert stray.returncode == 1
+    assert f"container {web} is not connected to network twice" in stray.stderr
+    with pytest.raises(docker_errors.APIError) as refused:
+        api.disconnect_container_from_network("web", "twice")
+    assert refused.value.status_code == 403
+    idle = d.docker("create", "--name", "idle", busybox, "sleep", "30").stdout.strip()
+    d.docker("network", "connect", "twice", "idle")
+    d.docker("network", "connect", "twice", "idle")  # dockerd: a no-op
+    d.docker("network", "disconnect", "twice", "idle")
+    stray = d.docker("network", "disconnect", "twice", "idle", check=False)
+    assert stray.returncode == 1
+    assert f"container {idle} is not connected to the network twice" in stray.stderr
+    with pytest.raises(docker_errors.APIError) as refused:
+        api.disconnect_container_from_network("idle", "twice")
+    assert refused.value.status_code == 403
+    d.docker("rm", "-f", "web", "idle")

@@ -14,7 +14,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from aiohttp import web
 
 from dockyard import __version__
-from dockyard.api import routes, versions
+from dockyard.api import _waits, routes, versions
 from dockyard.api._errors import error_response
 from dockyard.api._work import ENGINE, EXECUTOR, STOPPING, request_version
 from dockyard.service.engine import Engine
@@ -65,5 +65,6 @@ def make_app(engine: Engine, executor: Executor | None = None) -> web.Applicatio
     app.on_response_prepare.append(_headers)
     app.on_shutdown.append(_on_shutdown)
     app.on_cleanup.append(_on_cleanup)
+    _waits.setup(app)
     routes.install(app)
     return app

@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from dockyard import errors
-from dockyard.api import _params
+from dockyard.api import _params, _waits
 from dockyard.api._work import call, engine, watch
 
 __all__ = ["parked", "routes", "setup"]
@@ -179,6 +179,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
         assert sock is not None
         with sock:
             await _copy_out(request, response, sock, _params.boolean(q.get("stdin")), half_open)
+        _waits.hint(request.app, cid)  # the shim hung up: the command has exited
     except (ConnectionError, errors.DockyardError):
         pass  # the client left, or the start failed (its error went to the start call)
     finally:

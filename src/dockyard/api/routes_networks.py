@@ -84,8 +84,9 @@ def _remember(eng: Engine, record: ContainerRecord, endpoints: dict[str, Any]) -
 
 def _connect(eng: Engine, network: str, body: dict[str, Any]) -> None:
     """Connect a running container now; a stopped one joins at its next start (its
-    ``NetworkingConfig``), as Docker does. Raises NotFound, InvalidArgument, AlreadyExists,
-    PermissionDenied (``host``/``none``), Conflict."""
+    ``NetworkingConfig``), as Docker does (connected already: a no-op then, as in dockerd).
+    Raises NotFound, InvalidArgument, Conflict, PermissionDenied (``host``/``none``, or a
+    running container connected already: dockerd's 403)."""
     ref = str(body.get("Container") or "")
     if not ref:
         raise errors.InvalidArgument("no container given to connect")
@@ -96,16 +97,18 @@ def _connect(eng: Engine, network: str, body: dict[str, Any]) -> None:
     record = eng.containers.resolve(ref)
     live = eng.containers.live(record)
     if live.running and live.pid:
-        eng.networks.connect(network, record.id, record.name, f"/proc/{live.pid}/ns/net",
-                             aliases, ip, mac)
+        try:
+            eng.networks.connect(network, record.id, record.name, f"/proc/{live.pid}/ns/net",
+                                 aliases, ip, mac)
+        except errors.AlreadyExists as exc:  # dockerd forbids it (403), with this message
+            raise errors.PermissionDenied(exc.message) from exc
         return
     if network in PSEUDO_NETWORKS:
         raise errors.PermissionDenied(f"container cannot be connected to {network} network")
     net = eng.networks.get(network)
     endpoints = _endpoints(record)
     if net.name in endpoints or net.id in endpoints:
-        raise errors.AlreadyExists(
-            f"endpoint with name {record.name} already exists in network {net.name}")
+        return  # dockerd keeps the first config of a stopped container and answers 200
     entry: dict[str, Any] = {"Aliases": aliases or None}
     if ip:
         entry["IPAMConfig"] = {"IPv4Address": ip}
@@ -127,10 +130,10 @@ def _disconnect(eng: Engine, network: str, body: dict[str, Any]) -> None:
     if kept != endpoints:
         _remember(eng, record, kept)
         done = True
-    if not done and not body.get("Force"):
-        raise errors.FailedPrecondition(
-            f"container {record.id[:12]} is not connected to network {network}"
-        )
+    if not done and not body.get("Force"):  # dockerd's words (running or not), as a 403
+        the = "" if eng.containers.live(record).running else "the "
+        raise errors.PermissionDenied(
+            f"container {record.id} is not connected to {the}network {net.name}")
 
 
 @routes.get("/networks")

@@ -31,6 +31,7 @@ __all__ = ["Monitor"]
 
 CHUNK = 65536
 DRAIN_AFTER_EXIT = 1.0
+LAUNCHER_DRAIN = 0.5  # a failed launcher's last words, before the start is reported failed
 WAIT_ATTACH = 60.0
 
 
@@ -286,6 +287,7 @@ class Monitor:
                     adopted = self._adopt() if raw == 0 else None
                     if adopted is None:  # the launcher failed: nothing to supervise
                         status, start_failed = raw or 1 << 8, True
+                        self._drain_outputs(LAUNCHER_DRAIN)  # its reason, into the log first
                         self._ready(f"error launcher exited with {exit_code_of(status)}")
                     else:
                         self.init_pid = adopted
@@ -360,6 +362,17 @@ class Monitor:
             if self.prober is not None and fd == self.prober.fd:
                 self.prober.read_output()
         self._reap()
+
+    def _drain_outputs(self, limit: float) -> None:
+        """Log what is left in the output pipes (at most *limit* seconds): whoever learns that
+        the start failed reads the runtime's reason in the log."""
+        deadline = time.monotonic() + limit
+        while self.outputs:
+            left = deadline - time.monotonic()
+            if left <= 0 or not (ready := select.select(list(self.outputs), [], [], left)[0]):
+                return
+            for fd in ready:
+                self._on_output(fd)
 
     def _on_output(self, fd: int) -> None:
         try:

@@ -57,6 +57,9 @@ class ContainerRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_COLUMNS = "id, name, image_id, image, created, config, host_config, snapshot_key, runtime, extra"
+
+
 def _record(row: sqlite3.Row) -> ContainerRecord:
     return ContainerRecord(
         id=row["id"],
@@ -78,6 +81,8 @@ class ContainerRecords:
     def __init__(self, db: Database) -> None:
         self._db = db
         db.migrate("containers", MIGRATIONS)
+        # id -> (the row as read, its record): what ``all_shared`` parsed last time
+        self._shared: dict[str, tuple[tuple[Any, ...], ContainerRecord]] = {}
 
     def put(self, record: ContainerRecord) -> None:
         """Insert *record*. Raises Conflict when its name is taken (Docker's message)."""
@@ -143,6 +148,29 @@ class ContainerRecords:
             .fetchall()
         )
         return [_record(r) for r in rows]
+
+    def all_shared(self) -> list[ContainerRecord]:
+        """Every record, newest first, like ``all``, but a record whose row is unchanged since
+        the last call is the same object as then (its JSON parsed once): for readers (``ps``)
+        that never change what they get. Another process's changes show at once: every row is
+        read and compared with the one the record was parsed from."""
+        rows = (
+            self._db.read()
+            .execute(f"SELECT {_COLUMNS} FROM containers ORDER BY created DESC, rowid DESC")
+            .fetchall()
+        )
+        seen = self._shared
+        kept: dict[str, tuple[tuple[Any, ...], ContainerRecord]] = {}
+        out = []
+        for row in rows:
+            raw = tuple(row)
+            hit = seen.get(raw[0])
+            if hit is None or hit[0] != raw:
+                hit = (raw, _record(row))
+            kept[raw[0]] = hit
+            out.append(hit[1])
+        self._shared = kept
+        return out
 
     def names(self) -> set[str]:
         """Every name in use."""

@@ -35,9 +35,11 @@ def _logged(state_dir: Path) -> list[tuple[str, str]]:
 
 def test_a_zygote_shim_runs_logs_and_records_the_exit(data_root: Path, zygote: ShimZygote) -> None:
     sd = data_root / "c1"
-    argv = ["/bin/sh", "-c", "echo hi; echo err >&2; exit 3"]
+    argv = ["/bin/sh", "-c", "sleep 0.2; echo hi; echo err >&2; exit 3"]
     info = start_shim(str(sd), _cfg(sd, argv), zygote=zygote)
     assert info.shim_pid not in (os.getpid(), zygote.proc.pid) and info.init_pid > 0
+    with open(f"/proc/{info.shim_pid}/comm") as f:  # how ps tells the shims apart
+        assert f.read().strip() == "dy-shim-c1"
     assert wait_exit(str(sd), 10)["exit_code"] == 3
     assert sorted(_logged(sd)) == [("stderr", "err\n"), ("stdout", "hi\n")]
 

@@ -106,6 +106,16 @@ def _receive(sock: socket.socket) -> tuple[str, int] | None:
         return msg.decode(errors="surrogateescape"), fds[0]
 
 
+def _name_process(state_dir: str) -> None:
+    """``dy-shim-<id>`` as the process name (``ps -o comm``, ``pgrep``): a forked shim's command
+    line is the zygote's, so this is how a person tells which container it watches."""
+    try:
+        with open("/proc/self/comm", "w") as f:
+            f.write(f"dy-shim-{os.path.basename(state_dir.rstrip('/'))[:7]}")
+    except OSError:
+        pass
+
+
 def serve(sock: socket.socket) -> None:
     """Fork a shim per request until the socket closes."""
     from dockyard.runtime.shim.__main__ import main as shim_main
@@ -117,6 +127,7 @@ def serve(sock: socket.socket) -> None:
             code = 1
             try:
                 sock.close()
+                _name_process(state_dir)
                 code = shim_main(["--ready-fd", str(ready_fd), state_dir])
             finally:
                 os._exit(code)

@@ -5,6 +5,12 @@
 (substring), ``id`` (prefix), ``label`` (``key`` or ``key=value``), ``ancestor`` (image name or
 id), ``exited`` (code), ``before``/``since`` (another container).
 
+``ps`` is on the daemon's hot path (the docker CLI lists through it): records come from
+``ContainerRecords.all_shared`` (JSON parsed once per row version), live state from the shim's
+files through ``state.py``'s stat-validated cache, and the parts of an entry that only depend on
+the record are built once per record version (the returned entries share those nested objects:
+read them, never change them). Published ports are read once per version of the network state.
+
 Imports only the standard library, metadata and sibling modules; never cli/ (which has its
 own humanizer) or api/.
 """
@@ -19,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard import errors
 from dockyard.metadata.containers import ContainerRecord
-from dockyard.service.containers.state import LiveState
+from dockyard.service.containers.state import RACY_NS, LiveState, read_live_state
 from dockyard.service.humanize import human_duration
 
 if TYPE_CHECKING:
@@ -68,8 +74,9 @@ def status_text(live: LiveState, now: float | None = None) -> str:
     return "Created"
 
 
-def summary(record: ContainerRecord, live: LiveState, now: float | None = None) -> dict[str, Any]:
-    """One ``/containers/json`` entry."""
+def _record_part(record: ContainerRecord) -> dict[str, Any]:
+    """The fields of a ``/containers/json`` entry that depend on the record only (``Ports``,
+    ``State`` and ``Status`` are placeholders, so the keys keep Docker's order)."""
     argv = list(record.config.get("Entrypoint") or []) + list(record.config.get("Cmd") or [])
     return {
         "Id": record.id,
@@ -80,8 +87,8 @@ def summary(record: ContainerRecord, live: LiveState, now: float | None = None) 
         "Created": int(_epoch(record.created)),
         "Ports": [],
         "Labels": dict(record.config.get("Labels") or {}),
-        "State": live.status,
-        "Status": status_text(live, now),
+        "State": "",
+        "Status": "",
         "HostConfig": {"NetworkMode": record.host_config.get("NetworkMode", "bridge")},
         "NetworkSettings": {
             "Networks": dict((record.extra.get("NetworkSettings") or {}).get("Networks") or {})
@@ -91,6 +98,37 @@ def summary(record: ContainerRecord, live: LiveState, now: float | None = None) 
             for m in record.extra.get("Mounts") or []
         ],
     }
+
+
+def summary(record: ContainerRecord, live: LiveState, now: float | None = None) -> dict[str, Any]:
+    """One ``/containers/json`` entry."""
+    out = _record_part(record)
+    out["State"] = live.status
+    out["Status"] = status_text(live, now)
+    return out
+
+
+# container id -> (the record object, its _record_part): valid while all_shared hands out
+# that same object, i.e. while the container's row is unchanged
+_parts: dict[str, tuple[ContainerRecord, dict[str, Any]]] = {}
+_PARTS_SLACK = 256  # entries of removed containers (or other engines) kept before a sweep
+
+
+def _shared_part(record: ContainerRecord) -> dict[str, Any]:
+    hit = _parts.get(record.id)
+    if hit is None or hit[0] is not record:
+        hit = (record, _record_part(record))
+        _parts[record.id] = hit
+    return hit[1]
+
+
+def _entry(record: ContainerRecord, live: LiveState, now: float) -> dict[str, Any]:
+    """``summary``, built on the record's shared part (a new top level, shared values)."""
+    out = dict(_shared_part(record))
+    out["Ports"] = []
+    out["State"] = live.status
+    out["Status"] = status_text(live, now)
+    return out
 
 
 def _matches(svc: ContainerService, record: ContainerRecord, live: LiveState,
@@ -150,8 +188,12 @@ def list_containers(
             for v in values:
                 if v not in _STATUSES:
                     raise errors.InvalidArgument(f"invalid filter 'status={v}'")
-    records = svc.records.all()
-    order = {r.id: i for i, r in enumerate(records)}
+    records = svc.records.all_shared()
+    order = {r.id: i for i, r in enumerate(records)} if ("before" in filters or "since" in filters) else {}
+    if len(_parts) > len(records) + _PARTS_SLACK:
+        ids = set(order) if order else {r.id for r in records}
+        for cid in [c for c in _parts if c not in ids]:
+            _parts.pop(cid, None)
     if last > 0:
         records = records[:last]
         all = True
@@ -159,11 +201,11 @@ def list_containers(
     out = []
     published: dict[str, list[Any]] | None = None
     for record in records:
-        live = svc.live(record)
+        live = read_live_state(svc.state_dir(record.id), check_pid=False)
         if not all and not live.running and "status" not in filters and "exited" not in filters:
             continue
-        if _matches(svc, record, live, filters, order):
-            item = summary(record, live, now)
+        if not filters or _matches(svc, record, live, filters, order):
+            item = _entry(record, live, now)
             if live.running:
                 if published is None:
                     published = _published(svc)
@@ -172,16 +214,31 @@ def list_containers(
     return out
 
 
+# the network state file's stamp -> its published ports by container id
+_published_cache: dict[str, tuple[tuple[int, int, int], dict[str, list[Any]]]] = {}
+
+
 def _published(svc: ContainerService) -> dict[str, list[Any]]:
     """Every published port by container id: one read of the network state per listing
-    (one per running container made ``ps`` of 50 of them take 30 ms)."""
+    (one per running container made ``ps`` of 50 of them take 30 ms), none while the state
+    file keeps the stamp (inode, mtime, size) it had when read, once older than RACY_NS."""
     try:
-        mappings = svc.engine.networks.manager.ports()
+        manager = svc.engine.networks.manager
+        path = str(manager.state.path)
+        stamp = manager.state.stamp()
+        hit = _published_cache.get(path)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        mappings = manager.ports()
     except errors.DockyardError:
         return {}
     out: dict[str, list[Any]] = {}
     for mapping in mappings:
         out.setdefault(mapping.container_id, []).append(mapping)
+    if stamp == manager.state.stamp() and time.time_ns() - stamp[1] > RACY_NS:
+        _published_cache[path] = (stamp, out)
+    else:
+        _published_cache.pop(path, None)
     return out
 
 

@@ -104,7 +104,13 @@ def launch(s: dict[str, Any]) -> int:
         return 125
     runtime, builtin = list(s["runtime"]), bool(s.get("builtin"))
     try:
-        rc = _run_runtime(runtime, list(s["create"]), builtin)
+        try:
+            rc = _run_runtime(runtime, list(s["create"]), builtin)
+        except Exception:  # a bug, not the container's fault: say it, and clean up below
+            import traceback
+
+            traceback.print_exc()
+            rc = 125
         if rc == 0 and s.get("cgroup_dirs"):
             rc = _join_cgroups(list(s["cgroup_dirs"]))
         if rc != 0:

@@ -7,9 +7,10 @@ is overlay's work dir. ``<id>`` is the row id of the snapshot's record (componen
 renames the key to the name on the same row) keeps children linked and moves no directory.
 
 Crash safety: each operation is one SQLite transaction. Directories are created inside the
-transaction before it commits, and are renamed to ``rm-<id>-…`` inside the transaction that
-deletes their row and removed after it commits. A crash therefore leaves at worst a directory
-without a record, which :meth:`OverlaySnapshotter.cleanup` removes.
+transaction before it commits (as ``new-<id>-…``, renamed to ``<id>`` when complete), and are
+renamed to ``rm-<id>-…`` inside the transaction that deletes their row and removed after it
+commits. A crash therefore leaves at worst a directory without a record, which
+:meth:`OverlaySnapshotter.cleanup` removes.
 
 See ``protocol.py`` for the vocabulary and lifecycle. Imports only the standard library,
 ``dockyard.errors``, ``dockyard.mount``, ``dockyard.metadata`` and this package. Must not
@@ -30,6 +31,7 @@ from dockyard import errors
 from dockyard.metadata.db import Database
 from dockyard.mount import Mount, active_mounts
 from dockyard.snapshot._remove import disk_usage, remove_tree
+from dockyard.snapshot._spread import spread_children
 from dockyard.snapshot.protocol import Info, Kind, Usage
 
 __all__ = ["OverlaySnapshotter"]
@@ -71,6 +73,7 @@ class OverlaySnapshotter:
         self.root = root
         self._dir = root / "snapshots"
         self._dir.mkdir(parents=True, exist_ok=True)
+        spread_children(self._dir)  # each snapshot in a block group of its own (see _spread)
         self._db = db
         db.migrate("snapshots", _MIGRATIONS)
 
@@ -151,8 +154,12 @@ class OverlaySnapshotter:
             stale = self._dir / str(sid)
             if os.path.lexists(stale):  # left by a crashed, rolled-back transaction
                 remove_tree(stale)
-            self._fs(sid).mkdir(parents=True, mode=0o755)
-            self._work(sid).mkdir(mode=0o700)
+            # Made under a random name, then renamed: ext4 places a child of ``snapshots``
+            # by a hash of its name (see _spread), and ids repeat from 1 in every new store.
+            fresh = self._dir / f"new-{sid}-{uuid.uuid4().hex[:8]}"
+            (fresh / "fs").mkdir(parents=True, mode=0o755)
+            (fresh / "work").mkdir(mode=0o700)
+            os.rename(fresh, stale)
             return self._mounts(conn, sid, kind)
 
     def _row_or(self, conn: sqlite3.Connection, key: str, message: str) -> sqlite3.Row:
@@ -211,6 +218,32 @@ class OverlaySnapshotter:
         """The directory holding snapshot *key*'s own files; unpack a layer into it right
         after ``prepare``. Raises NotFound."""
         return self._fs(int(self._row(self._db.read(), key)["id"]))
+
+    # --- rebase ------------------------------------------------------------------------
+
+    def rebase(self, key: str, parent: str | None) -> None:
+        """Put active snapshot *key*, which has no children, on *parent* (committed, or active
+        in the same batch): for a layer unpacked before its place in a chain was known.
+        Raises NotFound (key or parent), FailedPrecondition (key not active or has children,
+        parent is a view or *key* itself)."""
+        with self._db.tx() as conn:
+            row = self._row(conn, key)
+            if row["kind"] != Kind.ACTIVE.value:
+                raise errors.FailedPrecondition(
+                    f"snapshot {key}: is {row['kind']}; only active snapshots can be rebased"
+                )
+            sid = int(row["id"])
+            if conn.execute("SELECT 1 FROM snapshots WHERE parent_id = ?", (sid,)).fetchone():
+                raise errors.FailedPrecondition(f"snapshot {key}: has children, cannot be rebased")
+            parent_id = None
+            if parent is not None:
+                prow = self._row_or(conn, parent, f"parent snapshot {parent} of {key}: not found")
+                if prow["kind"] == Kind.VIEW.value or int(prow["id"]) == sid:
+                    raise errors.FailedPrecondition(
+                        f"snapshot {key}: cannot be put on {parent}"
+                    )
+                parent_id = int(prow["id"])
+            conn.execute("UPDATE snapshots SET parent_id = ? WHERE id = ?", (parent_id, sid))
 
     # --- commit ------------------------------------------------------------------------
 
@@ -326,6 +359,8 @@ class OverlaySnapshotter:
                 orphan = entry.isdigit() and int(entry) not in ids
                 if orphan and not active_mounts(self._dir / entry):
                     self._trash(int(entry))
+                elif entry.startswith("new-"):  # a create that crashed before its rename
+                    os.rename(self._dir / entry, self._dir / f"rm-{entry}")
         for entry in os.listdir(self._dir):
             if entry.startswith("rm-") and not active_mounts(self._dir / entry):
                 remove_tree(self._dir / entry)

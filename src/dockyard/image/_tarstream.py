@@ -15,7 +15,7 @@ is an error. Stdlib only; must not import anything above L3.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from dockyard import errors
@@ -154,6 +154,17 @@ class TarStream:
             view = memoryview(self._buf)[self._off : self._off + step]
             while view:
                 view = view[os.write(fd, view):]
+            self._off += step
+            self._remaining -= step
+
+    def read_data(self, write: Callable[[memoryview], object]) -> None:
+        """Pass the current entry's data to *write* in pieces: views into the read buffer,
+        valid during the call (``docker load`` copies archive entries into blobs this way)."""
+        while self._remaining:
+            if not self._available() and not self._fill(1):
+                raise errors.InvalidArgument("unexpected end of data in the layer tar")
+            step = min(self._remaining, self._available())
+            write(memoryview(self._buf)[self._off : self._off + step])
             self._off += step
             self._remaining -= step
 

@@ -18,7 +18,7 @@ from typing import BinaryIO, cast
 
 from dockyard import errors
 
-__all__ = ["Compression", "compressed_writer", "decompressed", "detect", "read_errors"]
+__all__ = ["Compression", "compressed_writer", "decompressed", "detect", "prefixed", "read_errors"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -62,6 +62,11 @@ class _Prefixed(io.RawIOBase):
         data = self._stream.read(len(view))
         view[: len(data)] = data
         return len(data)
+
+
+def prefixed(head: bytes, stream: BinaryIO) -> BinaryIO:
+    """A buffered reader giving *head* (bytes already read from *stream*), then the rest."""
+    return cast(BinaryIO, io.BufferedReader(_Prefixed(head, stream), _BUFSIZE))
 
 
 def _read_head(stream: BinaryIO, size: int) -> bytes:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -31,6 +31,7 @@ from typing import Protocol, TypeVar
 from dockyard import errors
 from dockyard.content.leases import BlobLeases
 from dockyard.content.protocol import Ingester, Manager, Provider
+from dockyard.image.unpack import Unpacker
 from dockyard.oci.platform import Platform
 from dockyard.oci.platform import host as host_platform
 from dockyard.oci.reference import Reference
@@ -95,6 +96,9 @@ class PullJob:
     sources: BlobSources | None = None
     lock_dir: Path | None = None
     blobs_in_use: Callable[[], set[str]] = set
+    #: Starts unpacking each layer as soon as it is downloaded and verified (``register``
+    #: then takes the results from it); None: layers are unpacked by ``register`` alone.
+    unpacker: Unpacker | None = None
 
 
 _T = TypeVar("_T")
@@ -139,7 +143,8 @@ def pull(job: PullJob, ref: Reference) -> PullResult:
                 job.content.put_bytes(doc.data, doc.digest)
                 created.append(doc.digest)
         for layer in downloaded:
-            emit(Progress("Extracting", short_id(layer.digest)))
+            if job.unpacker is None:
+                emit(Progress("Extracting", short_id(layer.digest)))
         image_id = job.register(
             manifest.digest,
             ref=ref if ref.tag is not None else None,
@@ -283,12 +288,19 @@ def _fetch_all(
             emit(Progress("Download complete", ident))
 
     fetch(config, show=False)
+    unpacker = job.unpacker
+    if unpacker is not None:
+        unpacker.warm([x.size for x in missing])  # before the download threads: forked
     with ThreadPoolExecutor(max_workers=max(1, job.concurrency)) as pool:
-        futures = [pool.submit(fetch, layer, True) for layer in missing]
+        futures = {pool.submit(fetch, layer, True): layer for layer in missing}
         failure: BaseException | None = None
-        for future in futures:
+        for future in as_completed(futures):
             try:
                 future.result()
+                if unpacker is not None and failure is None:
+                    # Stored and verified: unpack it while the others download.
+                    unpacker.early(futures[future].digest)
+                    emit(Progress("Extracting", short_id(futures[future].digest)))
             except _Cancelled:
                 continue
             except BaseException as exc:

@@ -103,34 +103,47 @@ def load_images(engine: Engine, stream: BinaryIO, platform: str | None = None) -
     """``docker load``: returns Docker's lines (``Loaded image: busybox:latest``,
     ``Loaded image ID: sha256:…``). Nothing of a failed load stays behind.
 
+    Layers are unpacked while the archive is still being read: each layer blob is handed to
+    the unpacker's workers as soon as it is stored and verified.
+
     Raises InvalidArgument (a malformed archive), DigestMismatch.
     """
     from dockyard.image.load import read_archive
+    from dockyard.image.unpack import Unpacker
 
     want = parse(platform) if platform else host()
     archive = None
-    registered: list[str] = []
+    ingested: set[str] = set()
+    known = engine.image_records.blobs_in_use()  # their layers are unpacked already
+
+    def on_blob(digest: str) -> None:
+        if digest not in known:
+            unpacker.early(digest)
+
     try:
-        archive = read_archive(engine.content, stream, want)
-        lines: list[str] = []
-        for image in archive.images:
-            refs = list({str(r): r for r in (reference.parse(t).with_default_tag() for t in image.refs)}.values())
-            image_id = engine.images.register(image.manifest_digest, ref=refs[0] if refs else None)
-            registered.append(image_id)
-            engine.events.emit("image", "load", image_id,
-                               {"name": refs[0].familiar() if refs else image_id})
-            for ref in refs[1:]:
-                engine.images.tag(image_id, str(ref))
-            if refs:
-                lines.extend(f"Loaded image: {r.with_default_tag().familiar()}" for r in refs)
-            else:
-                lines.append(f"Loaded image ID: {image_id}")
+        with Unpacker(engine.content, engine.snapshotter, engine.lock_dir) as unpacker:
+            archive = read_archive(engine.content, stream, want, on_blob, ingested)
+            lines: list[str] = []
+            for image in archive.images:
+                refs = list({str(r): r for r in (reference.parse(t).with_default_tag() for t in image.refs)}.values())
+                image_id = engine.images.register(
+                    image.manifest_digest, ref=refs[0] if refs else None, unpacker=unpacker
+                )
+                engine.events.emit("image", "load", image_id,
+                                   {"name": refs[0].familiar() if refs else image_id})
+                for ref in refs[1:]:
+                    engine.images.tag(image_id, str(ref))
+                if refs:
+                    lines.extend(f"Loaded image: {r.with_default_tag().familiar()}" for r in refs)
+                else:
+                    lines.append(f"Loaded image ID: {image_id}")
         return lines
     finally:
+        # After the unpacker is closed: no worker reads a blob any more.
+        used = engine.image_records.blobs_in_use() | engine.images.extra_blobs_in_use()
+        for digest in ingested - used:
+            engine.content.delete(digest)
         if archive is not None:
-            used = engine.image_records.blobs_in_use()
-            for digest in archive.ingested - used:
-                engine.content.delete(digest)
             for image in archive.images:
                 if image.manifest_digest not in used:
                     engine.content.delete(image.manifest_digest)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from dockyard.oci import reference
 from dockyard.oci.digest import chain_ids
 
 if TYPE_CHECKING:
+    from dockyard.image.unpack import Unpacker
     from dockyard.service.engine import Engine
 
 __all__ = ["ImageService", "ImageSummary", "RemoveReport"]
@@ -113,14 +115,17 @@ class ImageService:
         index_digest: str | None = None,
         parent: str | None = None,
         on_layer: Callable[[int, str], None] | None = None,
+        unpacker: Unpacker | None = None,
     ) -> str:
         """Make an image of a manifest whose blobs are all in the content store.
 
-        Unpacks its layers (each once), records the image, tags it with *ref* and records
-        *repo_digest* (``name@sha256:…``). Returns the image id. Raises DigestMismatch,
-        InvalidArgument (bad documents or layers), NotFound (a missing blob).
+        Unpacks its layers (each once; with *unpacker*, those it started early are taken from
+        it), records the image, tags it with *ref* and records *repo_digest*
+        (``name@sha256:…``). Returns the image id. Raises DigestMismatch, InvalidArgument (bad
+        documents or layers), NotFound (a missing blob).
         """
-        from dockyard.image.unpack import LayerBlob, unpack_layers
+        from dockyard.image.unpack import LayerBlob
+        from dockyard.image.unpack import Unpacker as _Unpacker
 
         manifest = docs.parse_json(self._content.read_bytes(manifest_digest), f"manifest {manifest_digest}")
         try:
@@ -150,10 +155,12 @@ class ImageService:
                 for i in range(len(layers))
             ],
         )
-        unpack_layers(
-            self._content, self._engine.snapshotter, blobs, diff_ids, self._engine.lock_dir,
-            on_layer, then=lambda sizes: self._records.put(record, sizes),
-        )
+        with ExitStack() as stack:
+            if unpacker is None:
+                unpacker = stack.enter_context(
+                    _Unpacker(self._content, self._engine.snapshotter, self._engine.lock_dir)
+                )
+            unpacker.unpack(blobs, diff_ids, on_layer, then=lambda sizes: self._records.put(record, sizes))
         if ref is not None:
             self._records.tag(str(ref.with_default_tag()) if not ref.digest else str(ref), config_digest, docs.now_rfc3339())
         if repo_digest is not None:

@@ -74,8 +74,11 @@ def pull(
     Raises InvalidArgument (bad reference or platform), NotFound, PermissionDenied,
     DigestMismatch, Unavailable.
     """
+    import functools
+
     from dockyard.image.pull import PullJob, pull_all_tags
     from dockyard.image.pull import pull as pull_one
+    from dockyard.image.unpack import Unpacker
     from dockyard.oci import platform as platforms
 
     ref = reference.parse(name)
@@ -88,11 +91,15 @@ def pull(
             return None
         return record.id if record.manifest_digest == manifest_digest else None
 
-    with _clients(engine, ref.domain, store=credentials) as clients:
+    with (
+        _clients(engine, ref.domain, store=credentials) as clients,
+        Unpacker(engine.content, engine.snapshotter, engine.lock_dir) as unpacker,
+    ):
         job = PullJob(
             clients=clients,
             content=engine.content,
-            register=engine.images.register,
+            register=functools.partial(engine.images.register, unpacker=unpacker),
+            unpacker=unpacker,
             current=current,
             platform=want,
             concurrency=concurrency or _config(engine).max_concurrent_downloads,

@@ -360,8 +360,10 @@ def build_index(store: ContentStore, images: dict[str, BuiltImage]) -> tuple[str
 class Proxy:
     host: str
     server: ThreadingHTTPServer
-    #: "corrupt": flip a byte of every blob body; "cut": send half of the first blob GET, then hang up
+    #: "corrupt": flip a byte of every blob body (or only of blob ``target`` when it is set);
+    #: "cut": send half of the first blob GET, then hang up
     mode: str = "pass"
+    target: str = ""
     ranges: list[str] = field(default_factory=list)
     cuts: int = 0
 
@@ -391,7 +393,7 @@ def proxy_factory() -> Iterator[Callable[[Registry, str], Proxy]]:
                 is_blob = "/blobs/sha256:" in self.path and self.command == "GET"
                 if is_blob and self.headers.get("Range"):
                     proxy.ranges.append(self.headers["Range"])
-                if is_blob and proxy.mode == "corrupt" and data:
+                if is_blob and proxy.mode == "corrupt" and data and proxy.target in self.path:
                     data = bytes([data[0] ^ 0xFF]) + data[1:]
                 if "/manifests/" in self.path and proxy.mode == "corrupt-manifest" and data:
                     data = data.replace(b'"schemaVersion": 2', b'"schemaVersion":  2')

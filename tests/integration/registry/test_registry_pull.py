@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dockyard import errors
+from dockyard.image import unpack
 from dockyard.image.push import push as push_image
 from dockyard.oci import reference
 from dockyard.registry.client import RegistryClient
@@ -98,6 +99,44 @@ def test_corrupted_blob_fails_and_leaves_nothing(
     assert _blobs(dst) == set()
     assert not dst.images.exists(name)
     assert list((dst.settings.root / "content" / "ingest").iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", [0, 1, 2])
+def test_a_corrupted_layer_among_layers_unpacking_early_leaves_nothing(
+    registry, builders, docker_config, proxy_factory, tmp_path_factory, monkeypatch, bad
+):
+    monkeypatch.setattr(unpack, "_EARLY_MIN_BYTES", 0)
+    started: list[str] = []
+    original = unpack.Unpacker.early
+    monkeypatch.setattr(
+        unpack.Unpacker, "early", lambda self, d: (started.append(d), original(self, d))[1]
+    )
+    src = _engine(tmp_path_factory)
+    layers = [{f"f{i}": random.randbytes(200_000)} for i in range(3)]
+    image = builders.image(src.content, layers)
+    _upload(registry.host, f"{registry.host}/mid/app:1", src.content, image.manifest_digest)
+    proxy = proxy_factory(registry, "corrupt")
+    proxy.target = image.layers[bad]
+
+    dst = _engine(tmp_path_factory)
+    kept = builders.image(dst.content, [{"kept": b"kept"}])
+    dst.images.register(kept.manifest_digest)
+    before = (_blobs(dst), sorted(i.name for i in dst.snapshotter.walk()))
+    name = f"{proxy.host}/mid/app:1"
+    with pytest.raises(errors.DigestMismatch, match="digest mismatch"):
+        service.pull(dst, name)
+    assert set(started) <= set(image.layers) - {image.layers[bad]}
+    assert (_blobs(dst), sorted(i.name for i in dst.snapshotter.walk())) == before
+    assert len(list((dst.settings.root / "snapshots").iterdir())) == 1
+    assert not dst.images.exists(name)
+    assert list((dst.settings.root / "content" / "ingest").iterdir()) == []
+
+    proxy.mode = "pass"  # and the same pull through the early path succeeds
+    service.pull(dst, name)
+    record = dst.images.resolve(name)
+    assert set(started) >= set(image.layers)
+    assert {i.name for i in dst.snapshotter.walk()} >= {x.chain_id for x in record.layers}
+    assert all(i.kind.value == "committed" for i in dst.snapshotter.walk())
 
 
 def test_corrupted_manifest_is_refused(

@@ -4,8 +4,9 @@
 
 The image is generated (deterministic data: half many small files, half large ones, partly
 incompressible), written as a classic `docker save` archive with uncompressed layers, and
-loaded into each engine from scratch (the image removed between runs). Prints medians and
-ratios; engines that are not installed or not running are skipped.
+loaded into each engine from scratch (the image removed between runs), then saved. Rounds
+are interleaved, each engine once per round. Prints medians and ratios; engines that are
+not installed or not running are skipped.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import io
 import json
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -88,42 +91,47 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=200)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
+    # Dockyard's root lives where engines keep their data (/var/lib, as docker's and podman's
+    # do), not in /tmp, where every test suite of the host churns inodes.
+    data = Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir=_data_parent()))
     archive = work / "image.tar"
     # Fresh layers each run: an engine that kept a layer from an earlier run would skip it.
     make_archive(archive, args.mb, salt=os.urandom(8).hex())
     print(f"archive: {archive.stat().st_size / 1e6:.0f} MB, 5 layers")
-    loads: dict[str, float] = {}
-    saves: dict[str, float] = {}
-    root = work / "root"
-
-    def dy(*a: str) -> None:
-        run([DOCKYARD, "--root", str(root), *a])
-
-    def dy_reset() -> None:
-        subprocess.run([DOCKYARD, "--root", str(root), "rmi", "-f", TAG], capture_output=True)
-
-    loads["dockyard"] = timed(lambda: dy("load", "-i", str(archive)), args.repeat, dy_reset)
-    dy("load", "-i", str(archive))
-    saves["dockyard"] = timed(lambda: dy("save", "-o", str(work / "dy-save.tar"), TAG), args.repeat,
-                              lambda: (work / "dy-save.tar").unlink(missing_ok=True))
-    dy_reset()
+    root = data / "root"
+    engines = {"dockyard": [DOCKYARD, "--root", str(root)]}
     for engine, ok in (("docker", docker_available()), ("podman", podman_available())):
-        if not ok:
+        if ok:
+            engines[engine] = [engine]
+        else:
             print(f"{engine}: not available, skipped")
-            continue
+    # Rounds are interleaved (each engine once per round) so that drift in the host's load
+    # hits every engine alike; each engine's figure is its median over the rounds.
+    load_times: dict[str, list[float]] = {e: [] for e in engines}
+    save_times: dict[str, list[float]] = {e: [] for e in engines}
+    try:
+        for _ in range(args.repeat):
+            for engine, cmd in engines.items():
+                subprocess.run([*cmd, "rmi", "-f", TAG], capture_output=True)
+                load_times[engine].append(timed(lambda c=cmd: run([*c, "load", "-i", str(archive)]), 1))
+                out = work / f"{engine}-save.tar"
+                out.unlink(missing_ok=True)
+                save_times[engine].append(timed(lambda c=cmd, o=out: run([*c, "save", "-o", str(o), TAG]), 1))
+                print(f"  {engine}: load {load_times[engine][-1]:.2f} s, save {save_times[engine][-1]:.2f} s",
+                      flush=True)
+    finally:
+        for cmd in engines.values():
+            subprocess.run([*cmd, "rmi", "-f", TAG], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(data, ignore_errors=True)
+    report(f"load of a {args.mb} MB, 5-layer image (lower is better)",
+           {e: statistics.median(t) for e, t in load_times.items()})
+    report(f"save of a {args.mb} MB, 5-layer image (lower is better)",
+           {e: statistics.median(t) for e, t in save_times.items()})
 
-        def reset(engine: str = engine) -> None:
-            subprocess.run([engine, "rmi", "-f", TAG], capture_output=True)
 
-        loads[engine] = timed(lambda e=engine: run([e, "load", "-i", str(archive)]), args.repeat, reset)
-        run([engine, "load", "-i", str(archive)])
-        out = work / f"{engine}-save.tar"
-        saves[engine] = timed(lambda e=engine, o=out: run([e, "save", "-o", str(o), TAG]), args.repeat,
-                              lambda o=out: o.unlink(missing_ok=True))
-        reset()
-    report(f"load of a {args.mb} MB, 5-layer image (lower is better)", loads)
-    report(f"save of a {args.mb} MB, 5-layer image (lower is better)", saves)
-    run(["rm", "-rf", str(work)])
+def _data_parent() -> str:
+    return "/var/lib" if os.access("/var/lib", os.W_OK) else tempfile.gettempdir()
 
 
 if __name__ == "__main__":

@@ -138,3 +138,28 @@ def test_masked_and_readonly_paths_are_mounted_over(tmp_path: Path, recorder: _R
     assert dir_calls[1][3] & (m.MS_REMOUNT | m.MS_RDONLY) == m.MS_REMOUNT | m.MS_RDONLY
     assert dir_calls[2] == ("tmpfs", str(tmp_path / "dir"), "tmpfs", m.MS_RDONLY, None)
     assert recorder.at(str(tmp_path / "absent")) == []
+
+
+def test_create_waits_for_the_init_pid_when_ready_overtakes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy host the init's "ready" can reach create before its parent stage's "pid":
+    create must still return the init's pid (0 left the init waiting on its fifo forever)."""
+    import time
+
+    from dockyard.runtime.builtin import channel, container_create, init
+
+    def racy_stage1(ctx: init.Context) -> None:
+        channel.send(ctx.sync_w, {"stage1": os.getpid(), "userns": False})
+        os.read(ctx.go_r, 1)
+        channel.send(ctx.sync_w, {"ready": True})  # the init, first
+        time.sleep(0.2)
+        channel.send(ctx.sync_w, {"pid": 4242})  # then the stage that forked it
+        os._exit(0)
+
+    monkeypatch.setattr(init, "stage1", racy_stage1)
+    monkeypatch.setattr(init, "preload", lambda config: None)
+    fifo = tmp_path / "exec.fifo"
+    fifo.touch()
+    pid = container_create._spawn("c1", {"linux": {}}, str(tmp_path), str(fifo), None, None, None)
+    assert pid == 4242

@@ -83,8 +83,10 @@ def _spawn(
     os.close(fifo_fd)
     if console is not None:
         console.close()
-    pid = 0
+    pid, ready = 0, False
     try:
+        # "ready" (from the init) may overtake "pid" (from the stage that forked it, which a
+        # busy host can leave unscheduled after the fork): both are needed
         for message in channel.messages(sync_r):
             if "stage1" in message:
                 if message["userns"]:
@@ -97,6 +99,8 @@ def _spawn(
             elif "error" in message:
                 raise channel.error_from(container_id, message)
             elif message.get("ready"):
+                ready = True
+            if ready and pid:
                 return pid
         raise errors.FailedPrecondition(f"container {container_id}: init exited before ready")
     except BaseException:

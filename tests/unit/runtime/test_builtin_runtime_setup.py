@@ -158,6 +158,7 @@ def test_create_waits_for_the_init_pid_when_ready_overtakes_it(
         os._exit(0)
 
     monkeypatch.setattr(init, "stage1", racy_stage1)
+    monkeypatch.setattr(channel, "threads", lambda: 1)  # pytest may run threads of its own
     monkeypatch.setattr(init, "preload", lambda config: None)
     fifo = tmp_path / "exec.fifo"
     fifo.touch()

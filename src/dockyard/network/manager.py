@@ -126,7 +126,14 @@ class NetworkManager:
                 if net.default:
                     self._ensure_up(state, net)
                     return net
+            self._drop_orphan_default()
             return self._create(state, create.DEFAULT_NETWORK, default=True)
+
+    def _drop_orphan_default(self) -> None:
+        """A default bridge with no record is the leftover of a process killed while it made
+        the network (between the bridge and the saved state): it goes, with its address."""
+        if self.links.bridge_exists(self.default_bridge):
+            self.links.remove_link(self.default_bridge)
 
     def create_network(
         self,
@@ -191,11 +198,13 @@ class NetworkManager:
         """Remove the default network too when no container uses it (for clean shutdowns and
         tests). Raises Conflict while containers are connected."""
         with self.state.change() as state:
-            for net in list(state.networks.values()):
-                if net.default:
-                    if state.endpoints_of(net.id):
-                        raise errors.Conflict(f"network {net.name} has active endpoints")
-                    self._drop_network(state, net)
+            default = [net for net in state.networks.values() if net.default]
+            for net in default:
+                if state.endpoints_of(net.id):
+                    raise errors.Conflict(f"network {net.name} has active endpoints")
+                self._drop_network(state, net)
+            if not default:
+                self._drop_orphan_default()
 
     def _drop_network(self, state: NetworkState, net: NetworkRecord) -> None:
         if self.registry is not None:

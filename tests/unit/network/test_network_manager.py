@@ -290,3 +290,21 @@ def test_corrupt_state_file_is_reported_not_overwritten(tmp_path: Path) -> None:
     with pytest.raises(errors.FailedPrecondition, match=r"network state .* is corrupt"):
         mgr.create_network("web")
     assert (tmp_path / "network.json").read_text() == "{not json"
+
+
+def test_a_default_bridge_without_a_record_is_taken_down(tmp_path: Path) -> None:
+    """A process killed between making the default bridge and saving the state leaves a
+    bridge no record claims: the next first use remakes it, and prune_default takes it away."""
+    links = FakeLinks()
+    mgr, _, _ = _manager(tmp_path, links=links)
+    links.ensure_bridge(mgr.default_bridge, "172.17.0.1", 16)  # the killed process's bridge
+    removed: list[str] = []
+    original = links.remove_link
+    links.remove_link = lambda name: removed.append(name) or original(name)  # type: ignore[method-assign]
+    net = mgr.ensure_default()
+    assert removed == [mgr.default_bridge] and links.bridge_exists(net.bridge)
+    mgr.prune_default()
+    assert not links.bridge_exists(mgr.default_bridge)
+    links.ensure_bridge(mgr.default_bridge, "172.17.0.1", 16)  # orphaned again, no record
+    mgr.prune_default()
+    assert not links.bridge_exists(mgr.default_bridge)

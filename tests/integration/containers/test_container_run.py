@@ -101,3 +101,15 @@ def test_inspect_has_dockers_shape(dockyard: Dockyard) -> None:
     assert info["GraphDriver"]["Data"]["UpperDir"]
     assert d.out("inspect", "-f", "{{.Name}} {{.State.Running}}", "shape") == "/shape false\n"
     assert json.loads(d.out("container", "ls", "-a", "--format", "{{json .Names}}")) == "shape"
+
+
+def test_container_processes_start_with_no_signal_ignored_or_blocked(any_runtime: Dockyard) -> None:
+    """As under Docker: a shell's `trap` and a daemon's SIGHUP reload behave as on a host (the
+    engine's Python and the shim ignore some signals, and an ignored signal survives exec)."""
+    status = ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]
+    proc = any_runtime.container("--rm", "busybox", *status)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.split() == [b"SigBlk:", b"0" * 16, b"SigIgn:", b"0" * 16]
+    any_runtime.container("-d", "--name", "sigs", "busybox", "sleep", "60")
+    execd = any_runtime.run("exec", "sigs", *status)
+    assert execd.stdout.split() == [b"SigBlk:", b"0" * 16, b"SigIgn:", b"0" * 16]

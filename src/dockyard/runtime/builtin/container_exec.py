@@ -12,7 +12,6 @@ Imports only the standard library, ``dockyard.errors``, ``dockyard._sys`` and th
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -92,9 +91,7 @@ def _stage2(ctx: dict[str, Any]) -> NoReturn:
             prctl.set_no_new_privs()
         if program and nnp:
             proc.load_seccomp(program)
-        for sig in (signal.SIGPIPE, signal.SIGXFSZ):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        proc.reset_signals()
         os.closerange(3, ctx["sync_w"])
         os.closerange(ctx["sync_w"] + 1, 1 << 20)
         os.execve(path, args, dict(e.split("=", 1) for e in env if "=" in e))

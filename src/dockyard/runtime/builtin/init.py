@@ -17,7 +17,6 @@ Imports only the standard library, ``dockyard._sys`` and this package's init-sid
 from __future__ import annotations
 
 import os
-import signal
 from typing import Any, NoReturn
 
 from dockyard._sys import mountapi, prctl
@@ -190,9 +189,7 @@ def _exec_when_started(
         os.close(fifo_fd)
         if program:
             proc.load_seccomp(program)
-        for sig in (signal.SIGPIPE, signal.SIGXFSZ):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        proc.reset_signals()
         environ = dict(e.split("=", 1) for e in env if "=" in e)
         os.execve(path, args, environ)
     except BaseException as exc:

@@ -115,6 +115,22 @@ def apply_identity(process: dict[str, Any]) -> None:
         os.umask(int(user["umask"]))
 
 
+def reset_signals() -> None:
+    """Every signal back to its default action and none blocked, as a container's process
+    starts under Docker: an ignored signal survives exec, and whoever forked us (Python, which
+    ignores SIGPIPE and SIGXFSZ; the shim, which ignores SIGHUP) may have ignored some."""
+    import signal
+
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # signals Python may not touch
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
 def load_seccomp(program: bytes) -> None:
     """Install the compiled seccomp *program* on this process. Raises OSError."""
     from dockyard._sys import seccomp

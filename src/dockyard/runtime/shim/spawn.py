@@ -101,8 +101,9 @@ def spawn(
             import signal
 
             signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGTERM):
-                signal.signal(sig, signal.SIG_DFL)  # Python ignores SIGPIPE; exec keeps that
+            for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGTERM,
+                        signal.SIGHUP):  # Python ignores SIGPIPE, the shim SIGHUP: exec keeps that
+                signal.signal(sig, signal.SIG_DFL)
             os.close(err_pipe_r)
             for fd in parent_fds:
                 os.close(fd)

@@ -166,3 +166,30 @@ def test_unknown_network_fails_at_create(dy: Dockyard) -> None:
     assert got.returncode == 125
     assert "network nosuch not found" in got.stderr
     assert dy.out("ps", "-aq").strip() == ""
+
+
+def test_a_start_waiting_for_its_attach_keeps_its_network(
+    dy: Dockyard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between `start` and the attach, a `run` container reads as created: reclaiming the
+    networks of exited containers (any `network ls` meanwhile) must leave it alone."""
+    from cnet_support import BRIDGE, TABLE
+
+    from dockyard.runtime.shim.client import connect_attach
+    from dockyard.service.containers.networking import reclaim_exited
+    from dockyard.service.engine import Engine
+    from dockyard.service.settings import Settings
+
+    monkeypatch.setenv("DOCKYARD_NFT_TABLE", TABLE)
+    monkeypatch.setenv("DOCKYARD_DEFAULT_BRIDGE", BRIDGE)
+    svc = Engine(Settings.resolve(dy.root)).containers
+    cid = dy.out("create", "busybox", "sh", "-c", "ip -4 addr show eth0 | grep -c inet").strip()
+    svc.start(cid, attach=True)
+    assert reclaim_exited(svc) == []
+    sock = connect_attach(svc.state_dir(cid))
+    sock.settimeout(20)
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+    sock.close()
+    assert data.endswith(b"1\n")  # eth0 still had its address when the command ran

@@ -85,3 +85,18 @@ def test_records_changed_by_another_process_show_at_once(tmp_path: Path) -> None
     cli.delete("b" * 64)
     assert sorted(r.name for r in daemon.all_shared()) == ["api", "new"]
     assert [r.name for r in daemon.all_shared()] == [r.name for r in daemon.all()]
+
+
+def test_what_is_kept_for_removed_containers_is_dropped(tmp_path: Path, settled: None) -> None:
+    dirs = []
+    for i in range(30):
+        sd = tmp_path / f"c{i}"
+        sd.mkdir()
+        write_json(f"{sd}/state.json", {"status": "exited", "shim_pid": 1})
+        write_json(f"{sd}/exit.json", {"exit_code": i})
+        read_live_state(str(sd))
+        dirs.append(str(sd))
+    assert all(f"{d}/exit.json" in state._json_cache for d in dirs)
+    state.forget_others(dirs[:2], slack=0)  # 28 of them were removed meanwhile
+    kept = {os.path.dirname(p) for p in state._json_cache} | set(state._names_cache)
+    assert kept & set(dirs) == set(dirs[:2])

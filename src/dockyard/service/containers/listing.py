@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard import errors
 from dockyard.metadata.containers import ContainerRecord
-from dockyard.service.containers.state import RACY_NS, LiveState, read_live_state
+from dockyard.service.containers.state import RACY_NS, LiveState, forget_others, read_live_state
 from dockyard.service.humanize import human_duration
 
 if TYPE_CHECKING:
@@ -189,6 +189,7 @@ def list_containers(
                 if v not in _STATUSES:
                     raise errors.InvalidArgument(f"invalid filter 'status={v}'")
     records = svc.records.all_shared()
+    forget_others([svc.state_dir(r.id) for r in records])
     order = {r.id: i for i, r in enumerate(records)} if ("before" in filters or "since" in filters) else {}
     if len(_parts) > len(records) + _PARTS_SLACK:
         ids = set(order) if order else {r.id for r in records}

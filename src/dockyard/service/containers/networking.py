@@ -18,7 +18,9 @@ package's netns helper; never cli/ or api/.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from dockyard import errors
@@ -130,8 +132,10 @@ def reclaim_exited(svc: ContainerService) -> list[str]:
     """Give back the network of every container that has exited without anyone noticing (a
     detached container whose process ended, a shim that was killed): Docker releases a
     container's address and published ports when it stops, so another container can take
-    them. Containers being started are left alone; endpoints that are not a container's are
-    not ours to judge. The ids released."""
+    them. Only containers whose shim files say exited (or whose shim is gone) qualify, each
+    checked again under its lock, taken without waiting: one being started, stopped or removed
+    is busy, and a start whose shim is waiting for its attach still reads as created. Endpoints
+    that are not a container's are not ours to judge. The ids released."""
     from dockyard.service.containers.state import read_live_state
 
     released = []
@@ -141,12 +145,34 @@ def reclaim_exited(svc: ContainerService) -> list[str]:
             svc.records.get(cid)
         except errors.NotFound:
             continue
-        if _start_in_progress(sd):
+        if _start_in_progress(sd) or read_live_state(sd).status not in ("exited", "dead"):
             continue
-        if not read_live_state(sd).running:
-            release(svc, cid)
-            released.append(cid)
+        with _try_lock(sd) as locked:
+            if locked and read_live_state(sd).status in ("exited", "dead"):
+                release(svc, cid)
+                released.append(cid)
     return released
+
+
+@contextlib.contextmanager
+def _try_lock(state_dir: str) -> Iterator[bool]:
+    """The container's lock (as ``ContainerService.locked``) if it is free at once."""
+    import fcntl
+
+    try:
+        fd = os.open(os.path.join(state_dir, "lock"), os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
 def release_exited(svc: ContainerService, record: ContainerRecord) -> None:

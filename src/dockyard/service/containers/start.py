@@ -310,6 +310,10 @@ def start(
         networking.release(svc, record.id)
         os.unlink(marker)
         raise start_failure(sd, svc.log_path(record.id), rootfs_dirs(svc, record)) from exc
+    except errors.DockyardError:  # no shim reported back: nothing holds the network
+        networking.release(svc, record.id)
+        os.unlink(marker)
+        raise
     os.unlink(marker)
     svc.emit("start", record)
     return info

@@ -24,12 +24,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.runtime.shim.config import FILES
 
-__all__ = ["ZERO_TIME", "LiveState", "read_live_state"]
+__all__ = ["ZERO_TIME", "LiveState", "forget_others", "read_live_state"]
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 STARTING = "starting"  # a marker file: start() began and did not finish
@@ -86,6 +87,19 @@ class LiveState:
         if self.health is not None:
             out["Health"] = self.health
         return out
+
+
+def forget_others(state_dirs: Collection[str], slack: int = 64) -> None:
+    """Drop what is kept for state dirs other than *state_dirs* (containers removed since),
+    once the caches hold more than those need: a daemon listing containers for weeks does not
+    grow with every container it ever saw."""
+    keep = set(state_dirs)
+    if len(_names_cache) + len(_json_cache) <= 3 * len(keep) + slack:
+        return
+    for d in [d for d in _names_cache if d not in keep]:
+        del _names_cache[d]
+    for path in [p for p in _json_cache if os.path.dirname(p) not in keep]:
+        del _json_cache[path]
 
 
 def _proc_read(path: str) -> bytes:

@@ -541,7 +541,7 @@ def attach_cmd(no_stdin: bool, sig_proxy: bool, detach_keys: str | None, contain
 
     ctrl-p ctrl-q detaches (with a tty), leaving the container running.
     """
-    from dockyard.cli._tty import attach_stream
+    from dockyard.cli._attach import follow
     from dockyard.runtime.shim import client
 
     svc = engine().containers
@@ -554,29 +554,8 @@ def attach_cmd(no_stdin: bool, sig_proxy: bool, detach_keys: str | None, contain
     tty = bool(record.config.get("Tty"))
     stdin = bool(record.config.get("OpenStdin")) and not no_stdin
 
-    def resize(rows: int, cols: int) -> None:
-        try:
-            client.resize(sd, rows, cols)
-        except errors.DockyardError:
-            pass
-
-    def forward(signum: int) -> None:
-        pid = svc.live(record).pid
-        if pid:
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
-
     sock = client.connect_attach(sd)
-    stdin_sock = client.connect_attach(sd) if stdin and not tty else None
-    svc.emit("attach", record)
-    with sock:
-        ended = attach_stream(sock, tty=tty, stdin=stdin, on_resize=resize if tty else None,
-                              on_signal=forward if sig_proxy and not tty else None,
-                              stdin_sock=stdin_sock)  # fmt: skip
-    if stdin_sock is not None:
-        stdin_sock.close()
+    ended = follow(svc, record, sock, tty=tty, stdin=stdin, proxy_signals=sig_proxy)
     if not ended:
         click.echo("read escape sequence", err=True)
         sys.exit(0)

@@ -8,9 +8,9 @@ container's process has exited (its shim hangs up once the exit is recorded), an
 or removal it did itself has just changed the container. Those places call ``hint``; a wait
 sleeping on that container looks again at once, then every few ms while the shim finishes.
 
-Waits run in the pool (file reads and SQLite) and end when their caller goes away (a client
-that left, a daemon shutting down). The wait that sees an exit gives the container's network
-back, as the CLI's ``wait`` does. Imports aiohttp and the service layer only.
+Waits are the service's ``wait`` with a pause that sleeps on a per-wait event; they run in the
+pool (file reads and SQLite) and end when their caller goes away (a client that left, a daemon
+shutting down). Imports aiohttp and the service layer only.
 """
 
 from __future__ import annotations
@@ -24,13 +24,11 @@ from aiohttp import web
 from dockyard import errors
 from dockyard.api._work import EXECUTOR, watch
 from dockyard.metadata.containers import ContainerRecord
+from dockyard.service.containers.wait import CONDITIONS
 from dockyard.service.engine import Engine
 
 __all__ = ["CONDITIONS", "hint", "setup", "wait_exit"]
 
-CONDITIONS = ("not-running", "next-exit", "removed")
-FIRST_DELAY_S = 0.01  # as the service's wait: 10 ms, growing by half to 100 ms
-MAX_DELAY_S = 0.1
 HINTED_DELAY_S = 0.002  # after a hint: the shim writes its last state within a few ms
 
 _WAKERS = web.AppKey("wait_wakers", dict)  # container id -> set[threading.Event]
@@ -60,43 +58,23 @@ def _exit_code(eng: Engine, record: ContainerRecord, code: int) -> int:
     return code
 
 
-def _gone(eng: Engine, record: ContainerRecord) -> bool:
-    try:
-        eng.containers.records.get(record.id)
-    except errors.NotFound:
-        return True
-    return False
-
-
 def _wait(eng: Engine, record: ContainerRecord, condition: str, waker: threading.Event,
           done: threading.Event) -> int:
-    """The service's ``wait`` loop (same conditions, same ``die`` event), sleeping on
-    *waker*; gives up (ConnectionResetError) once *done* is set. Whoever observes an exit
-    gives the container's network back (as the CLI's ``wait`` and ``run`` do)."""
-    from dockyard.service.containers.networking import release_exited
+    """The service's ``wait``, sleeping on *waker*; gives up (ConnectionResetError) once
+    *done* is set."""
+    from dockyard.service.containers.wait import MAX_DELAY_S, wait
 
-    seen_running = condition != "next-exit"
-    code: int | None = None
-    delay = FIRST_DELAY_S
-    while not done.is_set():
-        if code is None:
-            live = eng.containers.live(record)
-            if live.running:
-                seen_running = True
-            elif seen_running and live.ever_started:
-                code = _exit_code(eng, record, live.exit_code)
-                release_exited(eng.containers, record)  # its address and ports go back
-                eng.containers.emit_die(record)
-                if condition != "removed":
-                    return code
-        if condition == "removed" and _gone(eng, record):
-            return code or 0
-        if waker.wait(delay):
+    def pause(delay: float) -> float:
+        woken = waker.wait(delay)
+        if done.is_set():
+            raise ConnectionResetError("nobody waits for the container any more")
+        if woken:
             waker.clear()
-            delay = HINTED_DELAY_S
-        else:
-            delay = min(delay * 1.5, MAX_DELAY_S)
-    raise ConnectionResetError("nobody waits for the container any more")
+            return HINTED_DELAY_S
+        return min(delay * 1.5, MAX_DELAY_S)
+
+    return wait(eng.containers, record, condition, pause=pause,
+                exit_code=lambda code: _exit_code(eng, record, code))
 
 
 def _retrieved(job: asyncio.Future[int]) -> None:

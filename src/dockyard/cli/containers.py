@@ -119,11 +119,7 @@ def wait_cmd(containers: tuple[str, ...]) -> None:
     """Block until one or more containers stop, then print their exit codes."""
 
     def one(ref: str) -> None:
-        from dockyard.service.containers.networking import release_exited
-
-        svc = engine().containers
-        click.echo(svc.wait(ref))
-        release_exited(svc, svc.resolve(ref))  # the exit observed: address and ports go back
+        click.echo(engine().containers.wait(ref))  # the exit observed: its network goes back
 
     _each(containers, one, echo=False)
 

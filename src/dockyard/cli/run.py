@@ -409,7 +409,9 @@ def run_cmd(**opts: Any) -> None:
 
 def attach_and_wait(cid: str, *, tty: bool, stdin: bool, auto_remove: bool) -> int:
     """Start *cid* attached, stream it, wait for it; its exit code (Docker's for failures)."""
-    from dockyard.cli._tty import attach_stream, terminal_size
+    from dockyard.cli._attach import follow
+    from dockyard.cli._tty import terminal_size
+    from dockyard.runtime.launch import START_FAILED
     from dockyard.runtime.shim import client
     from dockyard.service.containers.start import rootfs_dirs, start_failure
 
@@ -426,41 +428,15 @@ def attach_and_wait(cid: str, *, tty: bool, stdin: bool, auto_remove: bool) -> i
             svc.remove(cid, force=True)
         raise
 
-    def resize(rows: int, cols: int) -> None:
-        try:
-            client.resize(sd, rows, cols)
-        except errors.DockyardError:
-            pass
-
-    def forward(signum: int) -> None:
-        pid = int((client.read_state(sd) or {}).get("pid") or 0)
-        if pid:
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
-
-    stdin_sock = client.connect_attach(sd) if stdin and not tty else None
-    svc.emit("attach", record)
-    with sock:
-        ended = attach_stream(
-            sock, tty=tty, stdin=stdin, on_resize=resize if tty else None,
-            on_signal=None if tty else forward, stdin_sock=stdin_sock,
-        )  # fmt: skip
-    if stdin_sock is not None:
-        stdin_sock.close()
+    ended = follow(svc, record, sock, tty=tty, stdin=stdin, proxy_signals=True)
     if not ended:
         click.echo("", err=True)
         return 0
     code = svc.wait(cid)
-    if os.path.exists(os.path.join(sd, "start-failed")):
+    if os.path.exists(os.path.join(sd, START_FAILED)):
         failure = start_failure(sd, svc.log_path(cid), rootfs_dirs(svc, record))
         click.echo(f"Error: {failure}", err=True)
         code = failure.exit_code
     if auto_remove:
         svc.remove(record.id, force=True)
-    else:
-        from dockyard.service.containers.networking import release_exited
-
-        release_exited(svc, record)  # the exit is observed here: its address and ports go back
     return code

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from dockyard.service.container_network import NetworkSetup
     from dockyard.service.containers.service import ContainerService
 
-__all__ = ["NETNS_FILE", "port_args", "prepare", "reclaim_exited", "release", "release_exited"]
+__all__ = ["NETNS_FILE", "port_args", "prepare", "reclaim_exited", "release"]
 
 NETNS_FILE = "netns"
 
@@ -173,16 +173,6 @@ def _try_lock(state_dir: str) -> Iterator[bool]:
         yield True
     finally:
         os.close(fd)
-
-
-def release_exited(svc: ContainerService, record: ContainerRecord) -> None:
-    """:func:`release` when *record* has exited for good (not running, not restarting): for
-    whoever observes an exit (``wait``, a foreground ``run``), so a container that stopped by
-    itself gives its address and ports back."""
-    live = svc.live(record)
-    if live.running or live.status in ("restarting", "paused"):
-        return
-    release(svc, record.id)
 
 
 def _attach(svc: ContainerService, record: ContainerRecord, path: str | None, mode: str) -> Any:

@@ -7,8 +7,8 @@ tells the truth after the CLI that started a container died, or after a reboot (
 is gone while its ``state.json`` says running reads as ``dead`` or ``exited``).
 
 Reads the files itself (the shim's ``FILES`` names) rather than through ``shim.client``, whose
-imports (subprocess, socket) would slow every ``ps``. Imports only the standard library and
-``runtime.shim.config``.
+imports (subprocess, socket) would slow every ``ps``. Imports only the standard library,
+``runtime.shim.config`` and ``runtime.launch`` (for a file name).
 
 ``ps`` reads every container's state on each call, so this process remembers what it read: the
 names in each state dir and the parsed ``state.json`` / ``exit.json``, each kept with the
@@ -28,13 +28,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from dockyard.runtime.launch import START_FAILED
 from dockyard.runtime.shim.config import FILES
 
 __all__ = ["ZERO_TIME", "LiveState", "forget_others", "read_live_state"]
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 STARTING = "starting"  # a marker file: start() began and did not finish
-START_FAILED = "start-failed"  # the runtime's create failed: "code\nmessage" once explained
 PAUSED = "paused"  # pause.py's marker file
 # A file (or dir) changed less than this before it was read is read again next time: well
 # above a coarse clock tick (a jiffy) and a 1-second timestamp granularity.

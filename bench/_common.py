@@ -76,3 +76,22 @@ def report(title: str, results: dict[str, float], baseline: str = "dockyard") ->
         for engine, seconds in results.items():
             if engine != baseline:
                 print(f"  dockyard / {engine} = {base / seconds:.2f}")
+
+
+def remove_default_network(root: Path) -> None:
+    """A private data root's default bridge (and its nftables table) outlive its containers,
+    like docker0: remove them through the engine, as the tests' ``data_root`` fixture does."""
+    import sys
+
+    if not (root / "network").exists():
+        return
+    from dockyard.service.engine import Engine
+    from dockyard.service.settings import Settings
+
+    manager = Engine(Settings.resolve(root)).networks.manager
+    try:
+        manager.prune_default()
+    except Exception as exc:
+        print(f"could not remove the default network of {root}: {exc}", file=sys.stderr)
+    if Path("/sys/class/net", manager.default_bridge).exists():
+        print(f"left behind: the bridge {manager.default_bridge}", file=sys.stderr)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from _common import DOCKYARD, REPO, report
+from _common import DOCKYARD, REPO, remove_default_network, report
 
 TAG = "dockyard-bench/daemon-busybox:1"
 LABEL = "dockyard-bench=daemon"
@@ -93,24 +93,7 @@ def dockyard_daemon(tmp: Path) -> Iterator[dict[str, str]]:
         if ids.stdout.split():
             subprocess.run([*dy, "rm", "-f", *ids.stdout.decode().split()], capture_output=True,
                            env=env)  # fmt: skip
-        _remove_default_network(root)
-
-
-def _remove_default_network(root: Path) -> None:
-    """The root's default bridge (and its nftables table) outlive the containers, like
-    docker0: remove it through the engine, as the tests' ``data_root`` fixture does."""
-    if not (root / "network").exists():
-        return
-    from dockyard.service.engine import Engine
-    from dockyard.service.settings import Settings
-
-    manager = Engine(Settings.resolve(root)).networks.manager
-    try:
-        manager.prune_default()
-    except Exception as exc:
-        print(f"could not remove the default network of {root}: {exc}", file=sys.stderr)
-    if Path("/sys/class/net", manager.default_bridge).exists():
-        print(f"left behind: the bridge {manager.default_bridge}", file=sys.stderr)
+        remove_default_network(root)
 
 
 def _image_tar(tmp: Path) -> Path:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from _common import DOCKYARD, docker_available, podman_available, report
+from _common import DOCKYARD, docker_available, podman_available, remove_default_network, report
 
 
 def run(cmd: list[str]) -> subprocess.CompletedProcess[bytes]:
@@ -79,15 +79,6 @@ def _exec_medians(engines: dict[str, list[str]], repeat: int) -> dict[str, float
         for name, cmd in engines.items():
             subprocess.run([*cmd, "rm", "-f", boxes[name]], capture_output=True)
     return {n: statistics.median(v) for n, v in times.items()}
-
-
-def _remove_default_network(root: Path) -> None:
-    """The private root's default bridge and firewall table go with it."""
-    from dockyard.service.engine import Engine
-    from dockyard.service.settings import Settings
-
-    if (root / "network").exists():
-        Engine(Settings.resolve(root)).networks.manager.prune_default()
 
 
 def main() -> None:
@@ -180,7 +171,7 @@ def main() -> None:
             ids = subprocess.run([*dy, "ps", "-aq", "--no-trunc"], capture_output=True)
             if ids.stdout.split():
                 subprocess.run([*dy, "rm", "-f", *ids.stdout.decode().split()], capture_output=True)
-            _remove_default_network(root)
+            remove_default_network(root)
 
 
 if __name__ == "__main__":

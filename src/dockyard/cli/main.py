@@ -9,6 +9,7 @@ exits with its category's code (125 for engine errors).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -120,3 +121,31 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+
+
+def console_main() -> None:
+    """The ``dockyard`` program: :func:`main`, then out at once. When no other thread runs,
+    the process ends without the interpreter's teardown (freeing every module and object,
+    closing the metadata database with a checkpoint): ~50 ms of every command, for nothing
+    the next command needs."""
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    import threading
+
+    if threading.active_count() > 1:
+        raise SystemExit(code)
+    if not isinstance(code, int):
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    try:
+        sys.stderr.flush()
+    finally:
+        os._exit(code)

@@ -15,18 +15,11 @@ import os
 from typing import Any
 
 from dockyard import errors
+from dockyard.oci.digest import sha256_hex
 
 __all__ = ["program_for"]
 
 CACHE_DIR = ".seccomp"  # not a valid container id: ids start with a letter or digit
-
-
-def _sha256_hex(data: bytes) -> str:
-    try:
-        from _sha256 import sha256  # the builtin module: hashlib's OpenSSL import costs ms
-    except ImportError:  # pragma: no cover - other Pythons
-        from hashlib import sha256
-    return sha256(data).hexdigest()
 
 
 def program_for(root: str, profile: dict[str, Any]) -> bytes:
@@ -34,7 +27,7 @@ def program_for(root: str, profile: dict[str, Any]) -> bytes:
 
     Raises InvalidArgument for a profile libseccomp rejects, Unavailable without libseccomp.
     """
-    key = _sha256_hex(
+    key = sha256_hex(
         json.dumps([os.uname().machine, profile], sort_keys=True, separators=(",", ":")).encode()
     )
     path = os.path.join(root, CACHE_DIR, key + ".bpf")

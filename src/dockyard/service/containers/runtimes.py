@@ -18,7 +18,6 @@ the launcher's spec.
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import sys
 from collections.abc import Sequence
@@ -75,29 +74,12 @@ def without_site(argv: list[str]) -> tuple[list[str], dict[str, str] | None]:
     return [argv[0], "-S", *argv[1:]], env
 
 
-def start_delete_commands(
-    name: str, base: list[str], container_id: str
-) -> tuple[list[str], list[str]]:
-    """The shim's ``start`` and ``delete`` commands for runtime *name*.
-
-    For the builtin runtime these are the two file operations its ``start`` and ``delete``
-    amount to once the init waits on ``exec.fifo`` (read one byte, remove the fifo) or has
-    been reaped (remove its state directory), done by ``sh`` instead of a Python interpreter
-    each: ~100 ms of every ``run``.
-    """
-    if name != "builtin":
-        return [*base, "start", container_id], [*base, "delete", "--force", container_id]
-    from dockyard.runtime.builtin.store import FIFO, container_dir
-
-    state = container_dir(base[base.index("--root") + 1], container_id)
-    fifo = f"{state}/{FIFO}"
-    # a start that fails (the init gone, or 10 s without it) takes the whole container down,
-    # so no init is left blocked on its fifo; the shim then records the failed start
-    script = 'timeout 10 head -c1 "$1" >/dev/null && rm -f "$1" || { eval "$2"; exit 1; }'
-    force = shlex.join([*base, "delete", "--force", container_id])
-    start = ["/bin/sh", "-c", script, "start", fifo, f"{force} >/dev/null 2>&1"]
-    delete = ["/bin/rm", "-rf", state]
-    return start, delete
+def start_delete_commands(base: list[str], container_id: str) -> tuple[list[str], list[str]]:
+    """The shim's ``start`` and ``delete --force`` commands for the runtime *base* (its argv
+    prefix). The builtin runtime's are ``python -m dockyard.runtime.builtin …`` commands,
+    which the shim runs in a forked child without starting an interpreter (``shim.spawn``).
+    A failed start is followed by the delete, which kills an init left waiting on its fifo."""
+    return [*base, "start", container_id], [*base, "delete", "--force", container_id]
 
 
 def launcher(

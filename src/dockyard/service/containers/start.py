@@ -214,7 +214,7 @@ def shim_config(
     create = ["create", "--bundle", sd, "--pid-file", os.path.join(sd, "init.pid")]
     if tty:
         create += ["--console-socket", "console.sock"]
-    start_command, delete_command = runtimes.start_delete_commands(record.runtime, base, record.id)
+    start_command, delete_command = runtimes.start_delete_commands(base, record.id)
     if host.get("AutoRemove") and not attach:
         delete_command = _auto_remove(svc, record.id, delete_command)
     # runc and crun join linux.cgroupsPath themselves; the builtin runtime leaves it to us

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +125,12 @@ def _no_leaked_links() -> Iterator[None]:
     before = _links()
     yield
     left = sorted(_links() - before)
+    # a released container's veths go with its network namespace, which the kernel tears
+    # down in the background (network.manager.disconnect): give it a moment
+    deadline = time.monotonic() + 3
+    while left and time.monotonic() < deadline:
+        time.sleep(0.02)
+        left = sorted(_links() - before)
     if left:
         pytest.fail(f"the test left network links: {', '.join(left)}", pytrace=False)
 

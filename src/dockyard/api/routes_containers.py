@@ -149,7 +149,7 @@ def _start_attached(eng: Engine, container_id: str) -> socket.socket:
         raise
     if failure is not None:
         sock.close()  # the runtime's complaint is the start's error, not the container's output
-        networking.release(eng.containers, container_id)  # as start does when it fails
+        networking.release(eng.containers, eng.containers.resolve(container_id))  # as start does
         raise failure
     return sock
 

@@ -328,10 +328,18 @@ def network_settings(engine: Engine, container_id: str) -> dict[str, Any]:
                         saved.get("sandbox_key", ""))  # fmt: skip
 
 
-def detach_container(engine: Engine, container_id: str) -> None:
+def has_attachment(engine: Engine, container_id: str) -> bool:
+    """Whether :func:`attach_container` recorded an attachment of *container_id* (one
+    ``stat``: most releases find none, a container never started or already released)."""
+    return os.path.exists(_record_path(engine, container_id))
+
+
+def detach_container(engine: Engine, container_id: str, *, netns_dropped: bool = False) -> None:
     """Take back everything :func:`attach_container` gave *container_id*: published ports,
-    veths, addresses and DNS names (never raises NotFound; safe to call twice)."""
-    engine.networks.disconnect_all(container_id)
+    veths, addresses and DNS names (never raises NotFound; safe to call twice). With
+    *netns_dropped* the veths go with the container's network namespace, which the caller
+    drops (see ``NetworkManager.disconnect``)."""
+    engine.networks.disconnect_all(container_id, netns_dropped=netns_dropped)
     try:
         os.unlink(_record_path(engine, container_id))
     except FileNotFoundError:

@@ -342,11 +342,12 @@ class NetworkService:
             self._emit("disconnect", net, container_id)
         return done
 
-    def disconnect_all(self, container_id: str) -> None:
-        """Withdraw every port and endpoint of *container_id* (never raises NotFound)."""
+    def disconnect_all(self, container_id: str, *, netns_dropped: bool = False) -> None:
+        """Withdraw every port and endpoint of *container_id* (never raises NotFound); with
+        *netns_dropped*, its veths go with its network namespace (``manager.disconnect``)."""
         for ep in self.endpoints(container_id):
             net = self.manager.inspect_network(ep.network_id)
-            if self.manager.disconnect(net.id, container_id):  # its ports there go too
+            if self.manager.disconnect(net.id, container_id, netns_dropped=netns_dropped):
                 self._emit("disconnect", net, container_id)
         if self.manager.ports(container_id):  # none unless the state was edited by hand
             self.manager.unpublish(container_id)

@@ -43,6 +43,8 @@ class FakeLinks:
         gateway: str | None,
     ) -> str:
         assert bridge in self.links
+        if host_name in self.links:  # as the kernel: a name is taken until its link is gone
+            raise errors.AlreadyExists(f"cannot create veth {host_name}: File exists")
         self.links[host_name] = bridge
         return "eth0"
 
@@ -308,3 +310,17 @@ def test_a_default_bridge_without_a_record_is_taken_down(tmp_path: Path) -> None
     links.ensure_bridge(mgr.default_bridge, "172.17.0.1", 16)  # orphaned again, no record
     mgr.prune_default()
     assert not links.bridge_exists(mgr.default_bridge)
+
+
+def test_a_veth_left_to_its_namespace_does_not_block_the_next_start(tmp_path: Path) -> None:
+    mgr, links, _ = _manager(tmp_path)
+    net = mgr.create_network("web", subnet="10.30.0.0/24")
+    first = mgr.connect("/ns/1", "web", "c1" * 32, "one")
+    # released with its namespace: the address goes back now, the kernel deletes the veth later
+    assert mgr.disconnect("web", "c1" * 32, netns_dropped=True)
+    assert links.links[first.host_veth] == net.bridge
+    assert mgr.connect("/ns/2", "web", "c2" * 32, "two").ip == first.ip
+    # started again before the kernel got to it: the stale veth is replaced, not an error
+    again = mgr.connect("/ns/3", "web", "c1" * 32, "one")
+    assert again.host_veth == first.host_veth and links.links[again.host_veth] == net.bridge
+    assert again.ip == "10.30.0.3"

@@ -96,17 +96,26 @@ def _drop_netns(path: str) -> None:
         pass
 
 
-def release(svc: ContainerService, container_id: str) -> None:
-    """Take back *container_id*'s network: published ports, veths, addresses, DNS names and
-    the namespace file. Never raises for what is already gone."""
-    from dockyard.service.container_network import detach_container
+def release(svc: ContainerService, record: ContainerRecord) -> None:
+    """Take back *record*'s network: published ports, veths, addresses, DNS names and the
+    namespace file. Never raises for what is already gone.
 
-    try:
-        detach_container(svc.engine, container_id)
-    except errors.DockyardError:
-        pass
+    The container must have no process left. Then, when it had a PID namespace of its own
+    (nothing of it can outlive its init and hold the network namespace), its veths are left
+    to the kernel, which deletes them with the namespace once the file is dropped, after we
+    return."""
+    from dockyard.service.container_network import detach_container, has_attachment
+
+    container_id = record.id
+    own_pids = not record.host_config.get("PidMode")
     path = os.path.join(svc.state_dir(container_id), NETNS_FILE)
-    if os.path.lexists(path):
+    netns = os.path.lexists(path)
+    if netns or has_attachment(svc.engine, container_id):
+        try:
+            detach_container(svc.engine, container_id, netns_dropped=netns and own_pids)
+        except errors.DockyardError:
+            pass
+    if netns:
         _drop_netns(path)
 
 
@@ -142,14 +151,14 @@ def reclaim_exited(svc: ContainerService) -> list[str]:
     for cid in {ep.container_id for ep in svc.engine.networks.manager.endpoints()}:
         sd = svc.state_dir(cid)
         try:
-            svc.records.get(cid)
+            record = svc.records.get(cid)
         except errors.NotFound:
             continue
         if _start_in_progress(sd) or read_live_state(sd).status not in ("exited", "dead"):
             continue
         with _try_lock(sd) as locked:
             if locked and read_live_state(sd).status in ("exited", "dead"):
-                release(svc, cid)
+                release(svc, record)
                 released.append(cid)
     return released
 
@@ -214,7 +223,7 @@ def prepare(svc: ContainerService, record: ContainerRecord) -> tuple[NetworkSetu
 
     engine = svc.engine
     mode = record.host_config.get("NetworkMode") or "bridge"
-    release(svc, record.id)
+    release(svc, record)
     kind, _ = parse_network_mode(mode)
     own = kind in ("bridge", "none")
     path = os.path.join(svc.state_dir(record.id), NETNS_FILE) if own else None
@@ -226,7 +235,7 @@ def prepare(svc: ContainerService, record: ContainerRecord) -> tuple[NetworkSetu
     try:
         setup = _attach(svc, record, path, mode)
     except BaseException:
-        release(svc, record.id)
+        release(svc, record)
         raise
     extra = dict(record.extra)
     extra["NetworkSettings"] = setup.settings

@@ -105,7 +105,7 @@ def remove(
     _runtime_delete(svc, record)
     from dockyard.service.containers import networking, volumes_setup
 
-    networking.release(svc, record.id)
+    networking.release(svc, record)
     mount_specs = volumes_setup.release(svc, record)
     sd = svc.state_dir(record.id)
     _unmount_rootfs(sd)

@@ -301,17 +301,17 @@ def start(
         _cgroup(svc, record)
         cfg = shim_config(svc, record, mounts, attach, winsize)
     except BaseException:
-        networking.release(svc, record.id)
+        networking.release(svc, record)
         os.unlink(marker)
         raise
     try:
         info = start_shim(sd, cfg, zygote=svc.engine.shim_zygote)
     except errors.FailedPrecondition as exc:
-        networking.release(svc, record.id)
+        networking.release(svc, record)
         os.unlink(marker)
         raise start_failure(sd, svc.log_path(record.id), rootfs_dirs(svc, record)) from exc
     except errors.DockyardError:  # no shim reported back: nothing holds the network
-        networking.release(svc, record.id)
+        networking.release(svc, record)
         os.unlink(marker)
         raise
     os.unlink(marker)

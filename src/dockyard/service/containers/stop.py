@@ -60,7 +60,7 @@ def stop(svc: ContainerService, record: ContainerRecord, timeout: int | None = N
         client.stop(svc.state_dir(record.id), sig, float(wait))
     from dockyard.service.containers import networking
 
-    networking.release(svc, record.id)
+    networking.release(svc, record)
     svc.emit_die(record)
     svc.emit("stop", record)
 

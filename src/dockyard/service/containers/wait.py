@@ -65,7 +65,7 @@ def wait(
                 seen_running = True
             elif seen_running and live.ever_started:
                 code = exit_code(live.exit_code) if exit_code else live.exit_code
-                release(svc, record.id)  # its address and ports go back
+                release(svc, record)  # its address and ports go back
                 svc.emit_die(record)
                 if condition != "removed":
                     return code

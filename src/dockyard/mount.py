@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,6 +268,8 @@ def unmount_all(target_dir: Path) -> None:
 def mounted(mounts: Sequence[Mount], under: Path) -> Iterator[Path]:
     """Mount *mounts* on a fresh temporary directory below *under*, yield it, and always
     unmount and remove it. Raises what :func:`mount_all` raises."""
+    import tempfile
+
     under.mkdir(parents=True, exist_ok=True)
     target = Path(tempfile.mkdtemp(prefix="mnt-", dir=under))
     try:

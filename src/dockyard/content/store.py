@@ -10,7 +10,6 @@ Must not import anything above L2.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -115,6 +114,8 @@ class BlobWriter:
         self._expected = expected
         self._size = size
         self._hash = digests.hasher(expected) if expected else digests.hasher("sha256:" + "0" * 64)
+        import tempfile  # only when a blob is written: ~3 ms of every start otherwise
+
         fd, name = tempfile.mkstemp(dir=store._ingest, prefix="ingest-")
         self._file = os.fdopen(fd, "wb", buffering=0)
         self._tmp = Path(name)

@@ -9,7 +9,6 @@ Imports only the standard library and ``dockyard.errors``.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import shutil
 import subprocess
 import threading
@@ -28,11 +27,18 @@ def _library() -> ctypes.CDLL | None:
     with _lock:
         if not _loaded:
             _loaded = True
-            name = ctypes.util.find_library("nftables") or "libnftables.so.1"
-            try:
-                lib = ctypes.CDLL(name)
+            try:  # the soname first: find_library runs `ldconfig -p` (and loads tempfile)
+                lib = ctypes.CDLL("libnftables.so.1")
             except OSError:
-                return None
+                from ctypes.util import find_library
+
+                name = find_library("nftables")
+                if name is None:
+                    return None
+                try:
+                    lib = ctypes.CDLL(name)
+                except OSError:
+                    return None
             lib.nft_ctx_new.restype = ctypes.c_void_p
             lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
             lib.nft_ctx_free.argtypes = [ctypes.c_void_p]

@@ -5,20 +5,20 @@ Imports only the standard library, ``dockyard.errors`` and the package's pure mo
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 from dockyard import errors
 from dockyard.network import ipam
 from dockyard.network.model import Endpoint, NetworkRecord, endpoint_key
 from dockyard.network.store import NetworkState
+from dockyard.oci.digest import sha256_hex
 
 __all__ = ["plan_endpoint", "veth_name"]
 
 
 def veth_name(network_id: str, container_id: str) -> str:
     """``dy-`` and 12 hex digits unique to (network, container): 15 chars, IFNAMSIZ."""
-    digest = hashlib.sha256(f"{network_id}/{container_id}".encode()).hexdigest()
+    digest = sha256_hex(f"{network_id}/{container_id}".encode())
     return f"dy-{digest[:12]}"
 
 

@@ -7,8 +7,8 @@ pure modules.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import time
 from collections.abc import Mapping, Sequence
 from ipaddress import IPv4Network
@@ -69,9 +69,9 @@ def plan_network(
         ipam.check_gateway(net, gw)
     else:
         gw = ipam.default_gateway(net)
-    network_id = secrets.token_hex(32)
+    network_id = os.urandom(32).hex()
     while any(n.id[:6] == network_id[:6] for n in state.networks.values()):
-        network_id = secrets.token_hex(32)
+        network_id = os.urandom(32).hex()
     return NetworkRecord(
         id=network_id,
         name=name,

@@ -13,9 +13,9 @@ netns file) and returns data; never imports runtime/, image/ or volume/.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from dockyard import errors
 from dockyard.network import create
@@ -26,9 +26,17 @@ from dockyard.network.protocol import Firewall, LinkDriver, NameRegistry, PortPr
 from dockyard.network.publish import HostPorts, plan_ports
 from dockyard.network.store import NetworkState, StateFile
 
+if TYPE_CHECKING:
+    import logging
+
 __all__ = ["NetworkManager"]
 
-log = logging.getLogger(__name__)
+
+def _log() -> logging.Logger:
+    """This module's logger; ``logging`` (~3 ms) loads only when there is something to say."""
+    import logging
+
+    return logging.getLogger(__name__)
 
 
 def _default_links() -> LinkDriver:
@@ -329,7 +337,7 @@ class NetworkManager:
         try:
             self.registry.names_changed(net, names_of(state, net))
         except errors.DockyardError as exc:
-            log.warning("DNS for network %s not updated: %s", net.name, exc)
+            _log().warning("DNS for network %s not updated: %s", net.name, exc)
 
     # -- ports -------------------------------------------------------------------------
 
@@ -350,7 +358,7 @@ class NetworkManager:
                 )
             current = state.endpoints[endpoint.key]
             if current.internal:  # Docker publishes nothing from an internal network
-                log.info("ports of %s not published: its network is internal", current.name)
+                _log().info("ports of %s not published: its network is internal", current.name)
                 return []
             planned = plan_ports(state.ports, current, ports, self.probe)
             state.ports = [*state.ports, *planned]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform as _platform
+import os
 from dataclasses import dataclass
 
 from dockyard import errors
@@ -52,7 +52,7 @@ def _normal_variant(arch: str, variant: str) -> str:
 
 def host() -> Platform:
     """The platform of this machine (``linux/amd64`` on x86_64)."""
-    arch, variant = _MACHINE_TO_GOARCH.get(_platform.machine(), (_platform.machine(), None))
+    arch, variant = _MACHINE_TO_GOARCH.get(os.uname().machine, (os.uname().machine, None))
     return Platform("linux", arch, variant)
 
 

@@ -9,7 +9,7 @@ or any other L3 package.
 
 from __future__ import annotations
 
-import platform
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +88,7 @@ class ContainerSpec:
     oom_score_adj: int | None = None
     shm_size: int = 64 * 1024 * 1024
     annotations: dict[str, str] = field(default_factory=dict)
-    arch: str = field(default_factory=platform.machine)
+    arch: str = field(default_factory=lambda: os.uname().machine)
 
 
 def bind_mount(
@@ -228,7 +228,7 @@ _CLONE_NS_MASK = 0x7E020000  # every CLONE_NEW* flag
 
 def default_seccomp(caps: list[str], arch: str | None = None) -> dict[str, Any]:
     """Docker's default seccomp profile resolved for *caps* and *arch* into OCI form."""
-    arch = arch or platform.machine()
+    arch = arch or os.uname().machine
     arch_names, arches = _BY_ARCH.get(arch, ("", []))
 
     def allow(names: str | list[str], args: list[dict[str, Any]] | None = None) -> dict[str, Any]:

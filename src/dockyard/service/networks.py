@@ -17,7 +17,6 @@ standard library; never the runtime, the CLI or the API.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import re
 import socket
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard import errors
 from dockyard.network import Endpoint, NetworkManager, NetworkRecord, PortMapping, dnswire
+from dockyard.oci.digest import sha256_hex
 
 if TYPE_CHECKING:
     from dockyard.service.engine import Engine
@@ -51,7 +51,7 @@ def _rfc3339(stamp: float) -> str:
 
 def endpoint_id(endpoint: Endpoint) -> str:
     """A stable 64-hex id for an endpoint (Docker's ``EndpointID``)."""
-    return hashlib.sha256(f"endpoint/{endpoint.key}".encode()).hexdigest()
+    return sha256_hex(f"endpoint/{endpoint.key}".encode())
 
 
 def network_doc(net: NetworkRecord, endpoints: Sequence[Endpoint]) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def host_names(root: Path) -> tuple[str, str]:
     if Path(root) == DEFAULT_ROOT:
         table, bridge = "dockyard", "dockyard0"
     else:
-        tag = hashlib.sha256(str(Path(root).absolute()).encode()).hexdigest()[:6]
+        tag = sha256_hex(str(Path(root).absolute()).encode())[:6]
         table, bridge = f"dockyard_{tag}", f"dockyard{tag}"  # a link name has at most 15 bytes
     return (_env_name("DOCKYARD_NFT_TABLE", table), _env_name("DOCKYARD_DEFAULT_BRIDGE", bridge))
 
@@ -187,7 +187,7 @@ class NetworkService:
         return self._manager
 
     def _pseudo_id(self, name: str) -> str:
-        return hashlib.sha256(f"{self.state_dir}/{name}".encode()).hexdigest()
+        return sha256_hex(f"{self.state_dir}/{name}".encode())
 
     def _emit(self, action: str, net: NetworkRecord, container_id: str = "") -> None:
         attrs = {"name": net.name, "type": "bridge"}

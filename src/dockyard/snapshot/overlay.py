@@ -23,7 +23,6 @@ import json
 import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -156,7 +155,7 @@ class OverlaySnapshotter:
                 remove_tree(stale)
             # Made under a random name, then renamed: ext4 places a child of ``snapshots``
             # by a hash of its name (see _spread), and ids repeat from 1 in every new store.
-            fresh = self._dir / f"new-{sid}-{uuid.uuid4().hex[:8]}"
+            fresh = self._dir / f"new-{sid}-{os.urandom(4).hex()}"
             (fresh / "fs").mkdir(parents=True, mode=0o755)
             (fresh / "work").mkdir(mode=0o700)
             os.rename(fresh, stale)
@@ -346,7 +345,7 @@ class OverlaySnapshotter:
         src = self._dir / str(sid)
         if not os.path.lexists(src):
             return None
-        dst = self._dir / f"rm-{sid}-{uuid.uuid4().hex[:8]}"
+        dst = self._dir / f"rm-{sid}-{os.urandom(4).hex()}"
         os.rename(src, dst)
         return dst
 

@@ -12,8 +12,8 @@ Pure data: imports only the standard library and ``dockyard.errors``; never ``ru
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -137,4 +137,4 @@ def validate_name(name: str) -> None:
 
 def generate_name() -> str:
     """A name for an anonymous volume: 64 hex digits, like Docker's."""
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()

@@ -16,7 +16,6 @@ Pure apart from ``os.getcwd`` for ``./`` sources; imports only the standard libr
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 
@@ -96,6 +95,8 @@ def _put(target: dict[str, str], value: str) -> None:
 
 
 def _read_fields(raw: str, cwd: str | None) -> _Fields:
+    import csv  # only for --mount: not on every start
+
     try:
         rows = list(csv.reader([raw], strict=True))
     except csv.Error as exc:

@@ -8,9 +8,10 @@ container's state directory, which the runtime's bundle is:
 2. runs the runtime's ``create``: the builtin runtime in this very process, runc or crun as a
    program (and the shim runs this module in its forked child, with no interpreter to start:
    see ``shim.spawn``);
-3. moves the init (``init.pid``) into the given cgroup directories when the runtime does not
-   (the builtin runtime, so its own Python process stays outside a tight memory or pids
-   limit);
+3. moves the init into the given cgroup directories when the runtime does not (the builtin
+   runtime, so its own Python process stays outside a tight memory or pids limit): into the
+   hierarchies whose limits cannot hinder its set-up as soon as its pid is known, while it sets
+   up, and into the memory, pids and devices ones (and v2's one) once it is ready;
 4. on any failure leaves ``start-failed`` and runs the runtime's ``delete --force`` (a create
    that died after forking the init must not leave it waiting on its exec fifo);
 5. detaches the host's copy of the mount, so nothing of a container stays mounted on the host.
@@ -27,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 __all__ = ["START_FAILED", "main", "spec"]
@@ -54,12 +55,14 @@ def spec(
     })  # fmt: skip
 
 
-def _run_runtime(runtime: list[str], args: list[str], builtin: bool) -> int:
+def _run_runtime(
+    runtime: list[str], args: list[str], builtin: bool, on_pid: Callable[[int], None] | None = None
+) -> int:
     if builtin:  # runtime is [python, (-S,) -m, dockyard.runtime.builtin, --root, DIR]
         from dockyard.runtime.builtin.__main__ import main as builtin_main
 
         root = runtime.index("--root")
-        return builtin_main([*runtime[root:], *args])
+        return builtin_main([*runtime[root:], *args], on_pid=on_pid)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -73,17 +76,44 @@ def _run_runtime(runtime: list[str], args: list[str], builtin: bool) -> int:
     return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128
 
 
-def _join_cgroups(dirs: list[str]) -> int:
-    with open("init.pid") as f:
-        pid = f.read().strip()
+# v1 hierarchies whose limits cannot touch the init's own set-up (it mounts, makes device
+# nodes and, in Python, writes to copy-on-write pages): the init joins these while it sets up
+_EARLY = frozenset(("cpu", "cpuacct", "cpu,cpuacct", "cpuset", "blkio", "freezer", "perf_event",
+                    "net_cls", "net_prio", "net_cls,net_prio", "hugetlb", "rdma", "misc"))  # fmt: skip
+
+
+def _split_early(dirs: list[str]) -> tuple[list[str], list[str]]:
+    """*dirs* (``HIERARCHY/dockyard/ID``) as (joined at the init's pid, joined once it is
+    ready). The first move into a cgroup waits for an RCU grace period in the kernel (~15 ms,
+    once per burst of moves): made while the init sets up, it costs the start nothing."""
+    early = [d for d in dirs if os.path.basename(os.path.dirname(os.path.dirname(d))) in _EARLY]
+    return early, [d for d in dirs if d not in early]
+
+
+def _join_cgroups(dirs: list[str], pid: int | None = None) -> int:
+    if pid is None:
+        with open("init.pid") as f:
+            pid = int(f.read().strip())
     for d in dirs:
         try:
             with open(os.path.join(d, "cgroup.procs"), "w") as f:
-                f.write(pid)
+                f.write(str(pid))
         except OSError as exc:
             print(f"dockyard-launch: cgroup {d}: {exc.strerror}", file=sys.stderr)
             return 125
     return 0
+
+
+def _early_join(dirs: list[str]) -> Callable[[int], None] | None:
+    """The ``on_pid`` hook that moves the init into *dirs* (raising if it cannot)."""
+    if not dirs:
+        return None
+
+    def join(pid: int) -> None:
+        if _join_cgroups(dirs, pid) != 0:
+            raise OSError("cannot move the init into its cgroup")
+
+    return join
 
 
 def launch(s: dict[str, Any]) -> int:
@@ -103,16 +133,19 @@ def launch(s: dict[str, Any]) -> int:
         open(START_FAILED, "w").close()
         return 125
     runtime, builtin = list(s["runtime"]), bool(s.get("builtin"))
+    early, late = _split_early(list(s.get("cgroup_dirs") or ()))
+    if not builtin:
+        early, late = [], early + late
     try:
         try:
-            rc = _run_runtime(runtime, list(s["create"]), builtin)
+            rc = _run_runtime(runtime, list(s["create"]), builtin, _early_join(early))
         except Exception:  # a bug, not the container's fault: say it, and clean up below
             import traceback
 
             traceback.print_exc()
             rc = 125
-        if rc == 0 and s.get("cgroup_dirs"):
-            rc = _join_cgroups(list(s["cgroup_dirs"]))
+        if rc == 0 and late:
+            rc = _join_cgroups(late)
         if rc != 0:
             open(START_FAILED, "w").close()
             sys.stderr.flush()

@@ -41,6 +41,7 @@ def create(
     pid_file: str | None = None,
     console_socket: str | None = None,
     place: Callable[[int], None] | None = None,
+    on_pid: Callable[[int], None] | None = None,
 ) -> ContainerState:
     """See ``builtin.create.create``."""
     from dockyard.runtime.builtin.container_create import create as _create
@@ -52,6 +53,7 @@ def create(
         pid_file=pid_file,
         console_socket=console_socket,
         place=place,
+        on_pid=on_pid,
     )
 
 

@@ -12,6 +12,7 @@ import argparse
 import functools
 import json
 import sys
+from collections.abc import Callable
 
 from dockyard import errors
 from dockyard.runtime import builtin
@@ -90,8 +91,8 @@ def _exec(args: argparse.Namespace) -> int:
     return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one runtime command; the process exit code."""
+def main(argv: list[str] | None = None, *, on_pid: Callable[[int], None] | None = None) -> int:
+    """Run one runtime command; the process exit code. *on_pid*: see ``create``."""
     args = _parser().parse_args(argv)
     root = args.root
     try:
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                 root=root,
                 pid_file=args.pid_file,
                 console_socket=args.console_socket,
+                on_pid=on_pid,
             )
         elif args.command == "run":
             return builtin.run(

@@ -59,6 +59,7 @@ def _spawn(
     console_socket: str | None,
     place: Callable[[int], None] | None,
     program: bytes | None,
+    on_pid: Callable[[int], None] | None = None,
 ) -> int:
     """Fork the init and talk to it until it is ready; its pid. Raises the init's error."""
     from dockyard.runtime.builtin import init
@@ -96,6 +97,8 @@ def _spawn(
                 os.write(go_w, b"1")
             elif "pid" in message:
                 pid = message["pid"]
+                if on_pid is not None:
+                    on_pid(pid)
             elif "error" in message:
                 raise channel.error_from(container_id, message)
             elif message.get("ready"):
@@ -125,6 +128,7 @@ def create(
     pid_file: str | None = None,
     console_socket: str | None = None,
     place: Callable[[int], None] | None = None,
+    on_pid: Callable[[int], None] | None = None,
 ) -> ContainerState:
     """Create container *container_id* from *bundle*; its init waits for ``start``.
 
@@ -132,7 +136,9 @@ def create(
     reap it must be a child subreaper (``prctl.set_child_subreaper``). *place* is called with
     the pid of the init's first stage before any namespace but the user one is made, so a
     cgroup driver can move it into the container's cgroup (the init and cgroup namespace
-    follow). With ``process.terminal``, *console_socket* receives the pty master (SCM_RIGHTS).
+    follow). *on_pid* is called with the init's pid as soon as it is known, while the init
+    still sets itself up (it is past every namespace). With ``process.terminal``,
+    *console_socket* receives the pty master (SCM_RIGHTS).
 
     Raises InvalidArgument (bad id or config, terminal without console socket), NotFound (no
     bundle), AlreadyExists, FailedPrecondition (called from a multi-threaded process: it
@@ -165,7 +171,7 @@ def create(
         fifo = os.path.join(cdir, st.FIFO)
         os.mkfifo(fifo, 0o622)
         os.chmod(fifo, 0o622)  # writable by the container's user, whatever the umask
-        pid = _spawn(container_id, config, rootfs, fifo, console_socket, place, program)
+        pid = _spawn(container_id, config, rootfs, fifo, console_socket, place, program, on_pid)
         start_time = st.process_start_time(pid)
         if start_time is None:
             raise errors.FailedPrecondition(f"container {container_id}: init died after ready")

@@ -133,9 +133,8 @@ def launch(s: dict[str, Any]) -> int:
         open(START_FAILED, "w").close()
         return 125
     runtime, builtin = list(s["runtime"]), bool(s.get("builtin"))
-    early, late = _split_early(list(s.get("cgroup_dirs") or ()))
-    if not builtin:
-        early, late = [], early + late
+    dirs = list(s.get("cgroup_dirs") or ())
+    early, late = _split_early(dirs) if builtin else ([], dirs)  # only create calls on_pid
     try:
         try:
             rc = _run_runtime(runtime, list(s["create"]), builtin, _early_join(early))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from _common import DOCKYARD, REPO, remove_default_network, report
 
+from _helpers.daemon import answers_ping
+
 TAG = "dockyard-bench/daemon-busybox:1"
 LABEL = "dockyard-bench=daemon"
 DOCKERD_SOCK = Path("/var/run/docker.sock")
@@ -44,17 +45,6 @@ def run(cmd: list[str], env: dict[str, str], check: bool = True) -> subprocess.C
     if check and proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()}")
     return proc
-
-
-def _answers(sock: Path) -> bool:
-    try:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(2)
-            s.connect(str(sock))
-            s.sendall(b"GET /_ping HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-            return s.recv(64).startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
 
 
 def _client_env(sock: Path, config: Path) -> dict[str, str]:
@@ -76,7 +66,7 @@ def dockyard_daemon(tmp: Path) -> Iterator[dict[str, str]]:
                                 env={**env, "DOCKER_CONFIG": str(tmp / "daemon-config")})  # fmt: skip
     try:
         deadline = time.monotonic() + 30
-        while not _answers(sock):
+        while not answers_ping(sock):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the Dockyard daemon did not start:\n{log.read_text()}")
             time.sleep(0.05)
@@ -135,7 +125,7 @@ def main() -> None:
         imported: list[dict[str, str]] = []
         with dockyard_daemon(tmp) as dy_env:
             engines["dockyard"] = dy_env
-            if _answers(DOCKERD_SOCK):
+            if answers_ping(DOCKERD_SOCK):
                 engines["docker"] = _client_env(DOCKERD_SOCK, tmp / "client-config")
             else:
                 print("dockerd is not running (/var/run/docker.sock): timing Dockyard only")

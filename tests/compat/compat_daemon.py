@@ -20,20 +20,11 @@ from typing import Any
 
 import pytest
 
+from _helpers.daemon import answers_ping
+
 DOCKER = shutil.which("docker")
 DOCKYARD = [sys.executable, "-m", "dockyard"]
 START_TIMEOUT_S = 20
-
-
-def _ping(sock: Path) -> bool:
-    try:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(2)
-            s.connect(str(sock))
-            s.sendall(b"GET /_ping HTTP/1.1\r\nHost: dockyard\r\nConnection: close\r\n\r\n")
-            return s.recv(64).startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
 
 
 @dataclass
@@ -101,7 +92,7 @@ def start_daemon(root: Path, env: dict[str, str]) -> Daemon:
     log.close()
     daemon = Daemon(root, sock, proc, {**env, "DOCKER_HOST": f"unix://{sock}"})
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not _ping(sock):
+    while not answers_ping(sock):
         if proc.poll() is not None or time.monotonic() > deadline:
             daemon.stop()
             raise RuntimeError("the daemon did not start:\n" +

@@ -111,6 +111,18 @@ def test_run_on_a_user_network_resolves_other_containers(net_daemon: Daemon, bus
     assert json.loads(d.docker("network", "inspect", "appnet").stdout)[0]["Containers"] == {}
 
 
+def _stranger_refused(d: Daemon, name: str, message: str) -> None:
+    """Disconnecting *name*, no longer on network ``twice``, fails with dockerd's *message*
+    from the CLI and with 403 from the API."""
+    docker_errors = pytest.importorskip("docker.errors")
+    stray = d.docker("network", "disconnect", "twice", name, check=False)
+    assert stray.returncode == 1
+    assert message in stray.stderr
+    with pytest.raises(docker_errors.APIError) as refused:
+        d.sdk().api.disconnect_container_from_network(name, "twice")
+    assert refused.value.status_code == 403
+
+
 def test_connect_twice_and_disconnect_a_stranger_as_dockerd(net_daemon: Daemon, busybox: str) -> None:
     """dockerd forbids (403) connecting a running container twice and disconnecting one that
     is not on the network, in these words; a stopped container connected twice stays as it
@@ -128,20 +140,10 @@ def test_connect_twice_and_disconnect_a_stranger_as_dockerd(net_daemon: Daemon, 
         api.connect_container_to_network("web", "twice")
     assert refused.value.status_code == 403
     d.docker("network", "disconnect", "twice", "web")
-    stray = d.docker("network", "disconnect", "twice", "web", check=False)
-    assert stray.returncode == 1
-    assert f"container {web} is not connected to network twice" in stray.stderr
-    with pytest.raises(docker_errors.APIError) as refused:
-        api.disconnect_container_from_network("web", "twice")
-    assert refused.value.status_code == 403
+    _stranger_refused(d, "web", f"container {web} is not connected to network twice")
     idle = d.docker("create", "--name", "idle", busybox, "sleep", "30").stdout.strip()
     d.docker("network", "connect", "twice", "idle")
     d.docker("network", "connect", "twice", "idle")  # dockerd: a no-op
     d.docker("network", "disconnect", "twice", "idle")
-    stray = d.docker("network", "disconnect", "twice", "idle", check=False)
-    assert stray.returncode == 1
-    assert f"container {idle} is not connected to the network twice" in stray.stderr
-    with pytest.raises(docker_errors.APIError) as refused:
-        api.disconnect_container_from_network("idle", "twice")
-    assert refused.value.status_code == 403
+    _stranger_refused(d, "idle", f"container {idle} is not connected to the network twice")
     d.docker("rm", "-f", "web", "idle")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from _helpers.images import layer_tar
 from dockyard import errors
 from dockyard.content.store import ContentStore
 from dockyard.image import unpack
@@ -21,22 +22,12 @@ from dockyard.snapshot.overlay import OverlaySnapshotter
 from dockyard.snapshot.protocol import Kind
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 class Stack:
     def __init__(self, tmp_path: Path, n: int = 3) -> None:
         self.content = ContentStore(tmp_path / "content")
         self.snapshotter = OverlaySnapshotter(tmp_path / "root", Database(tmp_path / "meta.db"))
         self.locks = tmp_path / "locks"
-        self.tars = [_tar({f"f{i}": f"layer {i}".encode() * 100}) for i in range(n)]
+        self.tars = [layer_tar([(f"f{i}", f"layer {i}".encode() * 100)]) for i in range(n)]
         self.digests = [self.content.put_bytes(t) for t in self.tars]
         self.blobs = [LayerBlob(d, "") for d in self.digests]
         self.diff_ids = list(self.digests)  # uncompressed: the blob digest is the diff id
@@ -82,7 +73,7 @@ def test_some_layers_early_and_others_not(tmp_path: Path) -> None:
 
 def test_an_early_layer_no_image_takes_is_removed_on_close(tmp_path: Path) -> None:
     s = Stack(tmp_path)
-    extra = s.content.put_bytes(_tar({"other": b"x"}))
+    extra = s.content.put_bytes(layer_tar([("other", b"x")]))
     not_a_layer = s.content.put_bytes(b'{"a": "config"}')
     with s.unpacker() as unpacker:
         unpacker.early(extra)

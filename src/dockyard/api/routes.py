@@ -31,6 +31,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "networks",
     "exec",
     "container_tools",
+    "swarm",
 )
 
 VERSION_PREFIX = r"/v{api_version:[0-9]+\.[0-9]+}"

@@ -37,8 +37,8 @@ from aiohttp import web
 from dockyard import errors
 from dockyard.api import _params
 from dockyard.api._errors import status_and_message
-from dockyard.api._work import Emit, body_to_worker, engine, json_lines
-from dockyard.service.build import BuildImageRequest, build_image
+from dockyard.api._work import Emit, body_to_worker, call, engine, json_lines, json_response
+from dockyard.service.build import BuildImageRequest, build_image, prune_build_cache
 from dockyard.service.engine import Engine
 
 __all__ = ["LegacyProgress", "build_request", "routes", "step_line"]
@@ -182,3 +182,11 @@ async def build(request: web.Request) -> web.StreamResponse:
     eng = engine(request)
     req.context_tar = await body_to_worker(request, lambda body: _spool(eng, body))
     return await json_lines(request, lambda emit: _run(eng, req, quiet, emit))
+
+
+@routes.post("/build/prune")
+async def build_prune(request: web.Request) -> web.Response:
+    """``docker builder prune``: every cached step goes (the cache keeps no per-entry ids
+    to list, so ``CachesDeleted`` stays null as dockerd's is when it names none)."""
+    _count, freed = await call(request, prune_build_cache, engine(request))
+    return json_response({"CachesDeleted": None, "SpaceReclaimed": freed})
